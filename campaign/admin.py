@@ -1,0 +1,110 @@
+from django import forms
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
+
+from campaign.admin_scoping import ScopedModelAdmin
+from campaign.models import AuditEvent, Campaign, TeamMember
+from campaign.services import team_member_remove, team_member_set, team_member_validate
+
+admin.site.site_header = "Turnout"
+admin.site.site_title = "Turnout"
+admin.site.index_title = "Campaign data"
+
+User = get_user_model()
+
+
+@admin.register(Campaign)
+class CampaignAdmin(ScopedModelAdmin):
+    list_display = ["name", "candidate", "ballot_opens", "ballot_closes", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "candidate"]
+
+
+class TeamMemberForm(forms.ModelForm):
+    class Meta:
+        model = TeamMember
+        fields = ["user", "role", "districts", "all_districts"]
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            team_member_validate(
+                role=cleaned.get("role"),
+                districts=cleaned.get("districts") or [],
+                all_districts=cleaned.get("all_districts", False),
+            )
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict) from None
+        return cleaned
+
+
+@admin.register(TeamMember)
+class TeamMemberAdmin(ScopedModelAdmin):
+    form = TeamMemberForm
+    list_display = ["user", "role", "district_names", "all_districts"]
+    list_filter = ["role", "all_districts"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "user__email"]
+    filter_horizontal = ["districts"]
+    autocomplete_fields = ["user"]
+
+    @admin.display(description="Districts")
+    def district_names(self, obj: TeamMember) -> str:
+        return ", ".join(d.name for d in obj.districts.all()) or "—"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user").prefetch_related("districts")
+
+    def save_model(self, request, obj, form, change):
+        saved = team_member_set(
+            actor=request.user,
+            user=form.cleaned_data["user"],
+            role=form.cleaned_data["role"],
+            districts=form.cleaned_data["districts"],
+            all_districts=form.cleaned_data["all_districts"],
+        )
+        obj.pk = saved.pk
+
+    def save_related(self, request, form, formsets, change):
+        # team_member_set has already stored the districts (and audited them).
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request, obj):
+        team_member_remove(actor=request.user, user=obj.user)
+
+    def delete_queryset(self, request, queryset):
+        for member in queryset.select_related("user"):
+            team_member_remove(actor=request.user, user=member.user)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ScopedModelAdmin):
+    list_display = ["created_at", "actor_label", "action", "target_type", "target_label", "counts"]
+    list_filter = ["action", "target_type", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["actor_label", "target_label", "target_id"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in AuditEvent._meta.fields]
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(ScopedModelAdmin, DjangoUserAdmin):
+    """Accounts are organisers' business; roles change only through Team members."""
+
+    list_display = ["username", "email", "first_name", "last_name", "team_role", "is_active"]
+    list_select_related = ["team_member"]
+
+    @admin.display(description="Role")
+    def team_role(self, obj) -> str:
+        member = getattr(obj, "team_member", None)
+        return member.get_role_display() if member else "—"
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += ["is_staff", "is_superuser", "groups", "user_permissions"]
+        return fields

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from campaign.roles import Role
+
+
+class Campaign(models.Model):
+    """The election being fought. One is active at a time; its values come from organisers."""
+
+    name = models.CharField(max_length=200)
+    candidate = models.CharField(max_length=200)
+    ballot_opens = models.DateTimeField()
+    ballot_closes = models.DateTimeField()
+    sender_name = models.CharField(max_length=100)
+    sender_email = models.EmailField()
+    reply_to = models.EmailField(blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-is_active", "-ballot_closes"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=Q(is_active=True), name="one_active_campaign"
+            ),
+            models.CheckConstraint(
+                condition=Q(ballot_closes__gt=models.F("ballot_opens")),
+                name="ballot_closes_after_it_opens",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def from_email(self) -> str:
+        from email.utils import formataddr
+
+        return formataddr((self.sender_name, self.sender_email))
+
+    def ballot_is_open(self, at=None) -> bool:
+        at = at or timezone.now()
+        return self.ballot_opens <= at < self.ballot_closes
+
+
+class TeamMember(models.Model):
+    """A user's role in the campaign team and the districts it covers."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_member"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    districts = models.ManyToManyField(
+        "contacts.District",
+        blank=True,
+        related_name="team_members",
+        help_text="Districts a volunteer is assigned to or a lead leads.",
+    )
+    all_districts = models.BooleanField(
+        default=False,
+        help_text="Volunteers only: may read contacts of every district.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()})"
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("The audit trail is append-only.")
+
+    def delete(self):
+        raise TypeError("The audit trail is append-only.")
+
+
+class AuditEvent(models.Model):
+    """Append-only record of sensitive actions: imports, drives, prints, exports, roles."""
+
+    class Action(models.TextChoices):
+        IMPORT = "import", "Import"
+        IMPORT_UNDO = "import_undo", "Import undone"
+        DRIVE_START = "drive_start", "Drive started"
+        DRIVE_APPROVE = "drive_approve", "Drive approved"
+        CANVASS_PRINT = "canvass_print", "Canvass sheet printed"
+        EXPORT = "export", "Export"
+        ROLE_CHANGE = "role_change", "Role changed"
+        CONSENT_WITHDRAW = "consent_withdraw", "Consent withdrawn"
+        SEED = "seed", "Demo data seeded"
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    # Kept so the trail still names who acted after their account is removed.
+    actor_label = models.CharField(max_length=150, blank=True, editable=False)
+    action = models.CharField(max_length=32, choices=Action.choices, db_index=True)
+    target_type = models.CharField(max_length=100, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_label = models.CharField(max_length=200, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label or 'system'} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError("The audit trail is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("The audit trail is append-only.")

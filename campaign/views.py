@@ -1,0 +1,72 @@
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from campaign import outbox
+from campaign.decorators import role_required, team_required
+from campaign.roles import Role, scope_for
+from campaign.selectors import campaign_active
+from contacts.selectors import contact_counts
+
+
+@team_required
+def home(request):
+    scope = scope_for(request.user)
+    return render(
+        request,
+        "campaign/home.html",
+        {
+            "campaign": campaign_active(),
+            "scope": scope,
+            "counts": contact_counts(user=request.user),
+        },
+    )
+
+
+@role_required(Role.ORGANISER)
+def outbox_list(request):
+    paginator = Paginator(range(outbox.outbox_count()), 50)
+    page = paginator.get_page(request.GET.get("page"))
+    messages = outbox.outbox_page(
+        offset=page.start_index() - 1 if page.object_list else 0, limit=50
+    )
+    return render(request, "campaign/outbox_list.html", {"page": page, "messages": messages})
+
+
+@role_required(Role.ORGANISER)
+def outbox_detail(request, message_id: str):
+    found = outbox.outbox_get(message_id)
+    if found is None:
+        raise Http404("No such message.")
+    summary, parsed = found
+    text = parsed.get_body(preferencelist=("plain",))
+    html = parsed.get_body(preferencelist=("html",))
+    return render(
+        request,
+        "campaign/outbox_detail.html",
+        {
+            "message": summary,
+            "headers": list(parsed.items()),
+            "text": text.get_content() if text else "",
+            "has_html": html is not None,
+        },
+    )
+
+
+@role_required(Role.ORGANISER)
+def outbox_html(request, message_id: str):
+    found = outbox.outbox_get(message_id)
+    html = found[1].get_body(preferencelist=("html",)) if found else None
+    if html is None:
+        raise Http404("No such message.")
+    response = HttpResponse(html.get_content(), content_type="text/html; charset=utf-8")
+    # Show the mail as a recipient would, but never run its scripts or load remote content.
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    return response
+
+
+def healthz(request):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"ok": True})

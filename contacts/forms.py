@@ -1,0 +1,33 @@
+from django import forms
+from django.core.exceptions import ValidationError
+
+from contacts.models import Contact
+from contacts.normalise import normalise_email, normalise_uk_mobile
+
+
+class ContactForm(forms.ModelForm):
+    """Normalises email and mobile before Django checks uniqueness."""
+
+    class Meta:
+        model = Contact
+        fields = [
+            "first_name",
+            "last_name",
+            "email",
+            "mobile",
+            "school",
+            "district",
+            "role",
+            "tags",
+            "gotv_status",
+            "notes",
+        ]
+
+    def clean_email(self) -> str:
+        try:
+            return normalise_email(self.cleaned_data["email"])
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from None
+
+    def clean_mobile(self) -> str:
+        return normalise_uk_mobile(self.cleaned_data.get("mobile", ""))

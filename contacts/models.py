@@ -1,0 +1,218 @@
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from contacts.querysets import (
+    ConsentRecordQuerySet,
+    ContactQuerySet,
+    DistrictQuerySet,
+    ImportBatchQuerySet,
+    SchoolQuerySet,
+)
+
+
+def name_key(name: str) -> str:
+    """A comparison key for school and district names typed in many ways.
+
+    "St. Mary's C of E Primary " and "st marys c of e primary" share a key.
+    """
+    folded = unicodedata.normalize("NFKD", name).casefold()
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    folded = re.sub(r"[’'`.]", "", folded)
+    folded = re.sub(r"&", " and ", folded)
+    return re.sub(r"[^\w]+", " ", folded).strip()
+
+
+class District(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    region = models.CharField(max_length=120, blank=True)
+
+    objects = DistrictQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("name"), name="district_name_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class School(models.Model):
+    name = models.CharField(max_length=200)
+    name_key = models.CharField(max_length=200, db_index=True, editable=False)
+    # The DfE Unique Reference Number, when known.
+    urn = models.CharField("URN", max_length=16, null=True, blank=True, unique=True)
+    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="schools")
+
+    objects = SchoolQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["district", "name_key"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.urn})" if self.urn else self.name
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=60, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImportBatch(models.Model):
+    """One spreadsheet import: who ran it, on what file, and what it did."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        UNDONE = "undone", "Undone"
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    file_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    options = models.JSONField(default=dict, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+
+    objects = ImportBatchQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "import batches"
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class Contact(models.Model):
+    """A consented supporter, by school and district."""
+
+    class Role(models.TextChoices):
+        MEMBER = "member", "Member"
+        REP = "rep", "Workplace rep"
+        ACTIVIST = "activist", "Activist"
+
+    class Gotv(models.TextChoices):
+        UNKNOWN = "unknown", "Unknown"
+        PLEDGED = "pledged", "Pledged"
+        BALLOT_RECEIVED = "ballot_received", "Ballot received"
+        VOTED = "voted", "Voted"
+        WONT_VOTE = "wont_vote", "Won't vote"
+
+    first_name = models.CharField(max_length=150)
+    last_name = models.CharField(max_length=150, blank=True)
+    # Stored trimmed and lower-cased by the services; unique whatever the case.
+    email = models.EmailField(max_length=254)
+    mobile = models.CharField(max_length=16, blank=True, help_text="UK mobile, E.164 (+447…)")
+    school = models.ForeignKey(
+        School, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+    )
+    district = models.ForeignKey(
+        District, null=True, blank=True, on_delete=models.PROTECT, related_name="contacts"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="contacts")
+    notes = models.TextField(blank=True)
+    gotv_status = models.CharField(
+        "GOTV status", max_length=16, choices=Gotv.choices, default=Gotv.UNKNOWN
+    )
+    source_import = models.ForeignKey(
+        ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["last_name", "first_name", "pk"]
+        constraints = [models.UniqueConstraint(Lower("email"), name="contact_email_ci_unique")]
+        indexes = [
+            models.Index(fields=["district", "gotv_status"]),
+            models.Index(fields=["school", "last_name"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def is_mailable(self, at=None) -> bool:
+        at = at or timezone.now()
+        return any(
+            record.is_current(at) for record in self.consents.all() if record.channel == "email"
+        )
+
+
+class ConsentRecord(models.Model):
+    """Evidence that a contact agreed to be emailed (PECR), and whether they withdrew."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+
+    class Method(models.TextChoices):
+        WEB_FORM = "web_form", "Web sign-up form"
+        PAPER_FORM = "paper_form", "Paper form"
+        IMPORT = "import", "Spreadsheet import"
+        IN_PERSON = "in_person", "In person"
+        EMAIL_REPLY = "email_reply", "Email reply"
+        OTHER = "other", "Other"
+
+    class WithdrawnHow(models.TextChoices):
+        UNSUBSCRIBE_LINK = "unsubscribe_link", "Unsubscribe link"
+        ONE_CLICK = "one_click", "One-click unsubscribe"
+        HARD_BOUNCE = "hard_bounce", "Hard bounce"
+        SOFT_BOUNCES = "soft_bounces", "Repeated soft bounces"
+        COMPLAINT = "complaint", "Spam complaint"
+        REQUEST = "request", "Asked an organiser"
+        ERASURE = "erasure", "Erased"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consents")
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
+    given_at = models.DateTimeField()
+    source = models.CharField(max_length=200, help_text="Where the consent was collected.")
+    wording = models.TextField(help_text="The words the supporter agreed to.")
+    version = models.CharField(max_length=32, blank=True)
+    method = models.CharField(max_length=16, choices=Method.choices)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_how = models.CharField(max_length=20, choices=WithdrawnHow.choices, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = ConsentRecordQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-given_at"]
+        indexes = [models.Index(fields=["contact", "channel", "withdrawn_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(withdrawn_at__isnull=True, withdrawn_how="")
+                | models.Q(withdrawn_at__isnull=False) & ~models.Q(withdrawn_how=""),
+                name="withdrawal_has_time_and_reason",
+            )
+        ]
+
+    def __str__(self) -> str:
+        state = "withdrawn" if self.withdrawn_at else "current"
+        return f"{self.get_channel_display()} consent {self.given_at:%Y-%m-%d} ({state})"
+
+    def is_current(self, at=None) -> bool:
+        at = at or timezone.now()
+        return self.withdrawn_at is None and self.given_at <= at

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from contacts import views
+
+urlpatterns = [
+    path("", views.contact_list, name="contact-list"),
+    path("<int:pk>/", views.contact_detail, name="contact-detail"),
+    path("schools/<int:pk>/", views.school_detail, name="school-detail"),
+]
