@@ -2,11 +2,13 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
+from huey.contrib.djhuey import HUEY
 
 from campaign import outbox
 from campaign.decorators import role_required, team_required
 from campaign.roles import Role, scope_for
 from campaign.selectors import campaign_active
+from campaign.tasks import consumer_last_seen
 from contacts.selectors import contact_counts
 
 
@@ -67,6 +69,15 @@ def outbox_html(request, message_id: str):
 
 
 def healthz(request):
+    """Liveness for load balancers and operators: database reachable, consumer alive."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
-    return JsonResponse({"ok": True})
+    seen = consumer_last_seen()
+    return JsonResponse(
+        {
+            "ok": True,
+            "database": connection.vendor,
+            "queue": type(HUEY.storage).__name__,
+            "consumer_seen_seconds_ago": None if seen is None else round(seen, 1),
+        }
+    )

@@ -1,0 +1,48 @@
+# Turnout: `make run` brings the product up on this machine; `make test` runs the suite.
+# Both set everything up themselves (virtualenv, locked dependencies, database).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+LOCK_HASH := $(shell sha256sum requirements.lock | cut -c1-16)
+STAMP := $(VENV)/.installed-$(LOCK_HASH)
+PORT ?= 8000
+DEMO_CONTACTS ?= 3000
+PYTEST_ARGS ?=
+
+.PHONY: run test lint bench lock system-deps clean
+
+$(STAMP): requirements.lock
+	@bash .ci/system-deps
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+system-deps:
+	@bash .ci/system-deps
+
+run: $(STAMP)
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	DEBUG=1 $(BIN)/python manage.py seed_demo --if-empty --users --contacts $(DEMO_CONTACTS) --schools 120 --districts 12
+	DEBUG=1 $(BIN)/python manage.py serve --port $(PORT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+# Re-pin requirements.lock after editing pyproject.toml.
+lock:
+	$(PYTHON) -m pip install --quiet uv
+	$(PYTHON) -m uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,78 @@
+"""Run the web server and a Huey consumer together; Ctrl-C stops both."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from campaign.models import TeamMember
+
+MANAGE = str(Path(settings.BASE_DIR) / "manage.py")
+
+
+class Command(BaseCommand):
+    help = "Start the web server and a Huey consumer together (the embedded default)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+
+    def handle(self, *args, host: str, port: int, **options):
+        url = f"http://{host}:{port}/"
+        web = [sys.executable, MANAGE, "runserver", f"{host}:{port}", "--noreload"]
+        if not settings.DEBUG:
+            web = [sys.executable, "-m", "gunicorn", "campaign.wsgi", "-b", f"{host}:{port}"]
+        worker = [sys.executable, MANAGE, "run_huey"]
+        children = [subprocess.Popen(web), subprocess.Popen(worker)]  # noqa: S603
+        stopping = False
+
+        def stop(*_):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        self._announce(url)
+        try:
+            while not stopping and all(child.poll() is None for child in children):
+                time.sleep(0.2)
+        finally:
+            for child in children:
+                if child.poll() is None:
+                    child.terminate()
+            deadline = time.monotonic() + 10
+            for child in children:
+                try:
+                    child.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    child.kill()
+        if not stopping:
+            raise CommandError("The web server or the queue consumer stopped; both are down now.")
+        self.stdout.write("Stopped the web server and the queue consumer.")
+
+    def _announce(self, url: str) -> None:
+        lines = [
+            "",
+            f"Turnout is running at {url}  (sign in at {url}accounts/login/)",
+            f"Database: {settings.DATABASES['default']['NAME']}",
+            f"Outbox (emails sent on this machine): {settings.OUTBOX_DIR} and {url}outbox/",
+        ]
+        members = TeamMember.objects.select_related("user").order_by("role", "user__username")
+        demo = [m for m in members if m.user.username in DEMO_USERNAMES]
+        if demo:
+            lines.append("Demo logins (password: turnout-demo):")
+            for member in demo:
+                districts = ", ".join(d.name for d in member.districts.all()) or "all districts"
+                lines.append(f"  {member.user.username:<10} {member.get_role_display():<14} {districts}")
+        lines += ["Press Ctrl-C to stop.", ""]
+        self.stdout.write("\n".join(lines))
+        self.stdout.flush()
+
+
+DEMO_USERNAMES = {"organiser", "volunteer", "lead_a", "lead_b"}

@@ -1,0 +1,104 @@
+"""Fixed people and places every test can name.
+
+District A and District B each have a school with supporters; the organiser sees
+everything, the volunteer is assigned District A, each lead leads one district.
+"""
+
+import pytest
+
+from campaign.models import TeamMember
+from campaign.roles import Role
+from tests.factories import (
+    CampaignFactory,
+    ConsentedContactFactory,
+    ContactFactory,
+    DistrictFactory,
+    SchoolFactory,
+    UserFactory,
+)
+
+PASSWORD = "correct horse battery staple"
+
+
+def _team_user(username: str, role: Role, districts=(), all_districts=False, **extra):
+    user = UserFactory(username=username, is_staff=True, **extra)
+    member = TeamMember.objects.create(user=user, role=role, all_districts=all_districts)
+    member.districts.set(districts)
+    return user
+
+
+@pytest.fixture
+def district_a(db):
+    return DistrictFactory(name="District A")
+
+
+@pytest.fixture
+def district_b(db):
+    return DistrictFactory(name="District B")
+
+
+@pytest.fixture
+def school_a(district_a):
+    return SchoolFactory(name="Alder Primary School", urn="100001", district=district_a)
+
+
+@pytest.fixture
+def school_b(district_b):
+    return SchoolFactory(name="Birch Academy", urn="100002", district=district_b)
+
+
+@pytest.fixture
+def contact_a(school_a):
+    return ConsentedContactFactory(
+        first_name="Siân", last_name="O'Neill", email="sian.oneill@example.org", school=school_a
+    )
+
+
+@pytest.fixture
+def contact_b(school_b):
+    return ConsentedContactFactory(
+        first_name="Tomasz", last_name="Nowak", email="tomasz.nowak@example.org", school=school_b
+    )
+
+
+@pytest.fixture
+def unconsented_contact_a(school_a):
+    return ContactFactory(
+        first_name="Aoife", last_name="Ní Bhriain", email="aoife@example.org", school=school_a
+    )
+
+
+@pytest.fixture
+def organiser(db):
+    return _team_user("organiser", Role.ORGANISER)
+
+
+@pytest.fixture
+def volunteer(district_a):
+    return _team_user("volunteer", Role.VOLUNTEER, districts=[district_a])
+
+
+@pytest.fixture
+def lead_a(district_a):
+    return _team_user("lead_a", Role.LEAD, districts=[district_a])
+
+
+@pytest.fixture
+def lead_b(district_b):
+    return _team_user("lead_b", Role.LEAD, districts=[district_b])
+
+
+@pytest.fixture
+def campaign(db):
+    return CampaignFactory()
+
+
+@pytest.fixture
+def client_for(client):
+    """Log the test client in as a given user: ``client_for(lead_a)``."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login

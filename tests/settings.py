@@ -1,0 +1,26 @@
+"""Settings for the test suite: the production settings, with test-only safety nets.
+
+The database and Redis still come from DATABASE_URL / REDIS_URL, so the same suite
+runs on the embedded default and on PostgreSQL + Redis.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "test-suite-secret-key-not-for-production")
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+os.environ.setdefault("TURNOUT_VAR_DIR", tempfile.mkdtemp(prefix=f"turnout-test-{_worker}-"))
+os.environ.setdefault("HUEY_NAME", f"turnout-test-{_worker}")
+# Tests never reach a real ESP: mail goes to Anymail's test backend unless a test
+# picks a backend itself.
+for _name in ("ANYMAIL_ESP", "DEBUG"):
+    os.environ.pop(_name, None)
+
+from campaign.settings import *  # noqa: E402,F403
+
+EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
