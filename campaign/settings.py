@@ -171,6 +171,12 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Messages per second across every consumer, enforced by the drives engine.
 EMAIL_SEND_RATE = env_float(ENV, "EMAIL_SEND_RATE", 10.0, minimum=0.1)
 
+# Key for the suppression list's address hashes. Set it on its own so SECRET_KEY can
+# be rotated without forgetting who unsubscribed.
+SUPPRESSION_HASH_KEY = (
+    env_str(ENV, "SUPPRESSION_HASH_KEY") or f"suppression:{SECRET_KEY}"
+).encode()
+
 # Wording recorded with consent given through imports when the form gives none.
 CONSENT_DEFAULT_WORDING = env_str(
     ENV,

@@ -119,6 +119,8 @@ class Contact(models.Model):
     last_name = models.CharField(max_length=150, blank=True)
     # Stored trimmed and lower-cased by the services; unique whatever the case.
     email = models.EmailField(max_length=254)
+    # Keyed hash of the address, to match the suppression list inside SQL.
+    email_hash = models.CharField(max_length=64, db_index=True, editable=False)
     mobile = models.CharField(max_length=16, blank=True, help_text="UK mobile, E.164 (+447…)")
     school = models.ForeignKey(
         School, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
@@ -216,3 +218,54 @@ class ConsentRecord(models.Model):
     def is_current(self, at=None) -> bool:
         at = at or timezone.now()
         return self.withdrawn_at is None and self.given_at <= at
+
+
+class Suppression(models.Model):
+    """An address that must never be emailed again, kept as a keyed hash so it
+    outlives the contact (see contacts/suppression.py)."""
+
+    class Reason(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        HARD_BOUNCE = "hard_bounce", "Hard bounce"
+        SOFT_BOUNCES = "soft_bounces", "Repeated soft bounces"
+        COMPLAINT = "complaint", "Spam complaint"
+        ERASED = "erased", "Erased on request"
+        MANUAL = "manual", "Added by an organiser"
+
+    address_hash = models.CharField(max_length=64, unique=True)
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    source = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} {self.created_at:%Y-%m-%d}"
+
+
+class GotvEvent(models.Model):
+    """One change of a contact's get-out-the-vote status: who, when and how."""
+
+    class Method(models.TextChoices):
+        CANVASS = "canvass", "Canvass"
+        EMAIL_LINK = "email_link", '"I have voted" link'
+        IMPORT = "import", "Import"
+        WEB = "web", "Web tick-off"
+        ADMIN = "admin", "Admin"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="gotv_events")
+    status = models.CharField(max_length=16, choices=Contact.Gotv.choices)
+    previous_status = models.CharField(max_length=16, choices=Contact.Gotv.choices)
+    method = models.CharField(max_length=16, choices=Method.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["contact", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.previous_status} → {self.status} ({self.get_method_display()})"

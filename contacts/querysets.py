@@ -44,9 +44,15 @@ class ContactQuerySet(models.QuerySet):
         )
         return self.filter(Exists(current))
 
+    def not_suppressed(self) -> ContactQuerySet:
+        from contacts.models import Suppression
+
+        return self.exclude(Exists(Suppression.objects.filter(address_hash=OuterRef("email_hash"))))
+
     def mailable(self, at=None) -> ContactQuerySet:
-        """Contacts we may lawfully email now (PECR: a current, unwithdrawn consent)."""
-        return self.with_current_email_consent(at)
+        """Contacts we may lawfully email now: a current, unwithdrawn consent (PECR)
+        and an address that never unsubscribed, bounced hard or complained."""
+        return self.with_current_email_consent(at).not_suppressed()
 
 
 class ConsentRecordQuerySet(models.QuerySet):

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from campaign.models import Campaign
 from contacts.models import ConsentRecord, Contact, District, School, name_key
+from contacts.suppression import address_hash
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -46,6 +47,7 @@ class ContactFactory(factory.django.DjangoModelFactory):
     first_name = factory.Faker("first_name", locale="en_GB")
     last_name = factory.Faker("last_name", locale="en_GB")
     email = factory.Sequence(lambda n: f"supporter{n}@example.org")
+    email_hash = factory.LazyAttribute(lambda c: address_hash(c.email))
     school = factory.SubFactory(SchoolFactory)
     district = factory.LazyAttribute(lambda c: c.school.district if c.school else None)
 
@@ -64,6 +66,9 @@ class ConsentFactory(factory.django.DjangoModelFactory):
 
 
 class ConsentedContactFactory(ContactFactory):
+    class Meta:
+        skip_postgeneration_save = True
+
     consent = factory.RelatedFactory(ConsentFactory, factory_related_name="contact")
 
 

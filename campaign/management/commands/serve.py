@@ -69,7 +69,9 @@ class Command(BaseCommand):
             lines.append("Demo logins (password: turnout-demo):")
             for member in demo:
                 districts = ", ".join(d.name for d in member.districts.all()) or "all districts"
-                lines.append(f"  {member.user.username:<10} {member.get_role_display():<14} {districts}")
+                lines.append(
+                    f"  {member.user.username:<10} {member.get_role_display():<14} {districts}"
+                )
         lines += ["Press Ctrl-C to stop.", ""]
         self.stdout.write("\n".join(lines))
         self.stdout.flush()

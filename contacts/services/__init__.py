@@ -1,0 +1,25 @@
+"""Writes to supporter data. Views, admin, commands and tasks call these."""
+
+from contacts.services.consent import consent_give, consent_withdraw
+from contacts.services.gotv import gotv_set
+from contacts.services.records import (
+    contact_prepare,
+    contact_save,
+    district_get_or_create,
+    school_prepare,
+    school_save,
+)
+from contacts.services.suppression import suppression_add, suppression_add_many
+
+__all__ = [
+    "consent_give",
+    "consent_withdraw",
+    "contact_prepare",
+    "contact_save",
+    "district_get_or_create",
+    "gotv_set",
+    "school_prepare",
+    "school_save",
+    "suppression_add",
+    "suppression_add_many",
+]

@@ -1,0 +1,29 @@
+"""Suppressed addresses: never emailed again, never re-subscribed by an import."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from contacts.models import Suppression
+from contacts.suppression import address_hash
+
+
+def suppression_add(
+    *, email: str, reason: Suppression.Reason | str, source: str = ""
+) -> Suppression:
+    suppression, _ = Suppression.objects.get_or_create(
+        address_hash=address_hash(email), defaults={"reason": reason, "source": source[:200]}
+    )
+    return suppression
+
+
+def suppression_add_many(
+    *, emails: Iterable[str], reason: Suppression.Reason | str, source: str = ""
+) -> int:
+    """Suppress many addresses; ones already suppressed keep their first reason."""
+    rows = [
+        Suppression(address_hash=address_hash(email), reason=reason, source=source[:200])
+        for email in {e.strip().lower() for e in emails if e}
+    ]
+    Suppression.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
+    return len(rows)
