@@ -49,6 +49,10 @@ class TeamMemberAdmin(ScopedModelAdmin):
     filter_horizontal = ["districts"]
     autocomplete_fields = ["user"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # Moving a role to another account would silently leave the first one in place.
+        return ["user"] if obj is not None else []
+
     @admin.display(description="Districts")
     def district_names(self, obj: TeamMember) -> str:
         return ", ".join(d.name for d in obj.districts.all()) or "—"
@@ -59,7 +63,7 @@ class TeamMemberAdmin(ScopedModelAdmin):
     def save_model(self, request, obj, form, change):
         saved = team_member_set(
             actor=request.user,
-            user=form.cleaned_data["user"],
+            user=obj.user if change else form.cleaned_data["user"],
             role=form.cleaned_data["role"],
             districts=form.cleaned_data["districts"],
             all_districts=form.cleaned_data["all_districts"],

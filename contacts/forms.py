@@ -25,9 +25,16 @@ class ContactForm(forms.ModelForm):
 
     def clean_email(self) -> str:
         try:
-            return normalise_email(self.cleaned_data["email"])
+            email = normalise_email(self.cleaned_data["email"])
         except ValidationError as exc:
             raise ValidationError(exc.messages) from None
+        others = Contact.objects.filter(email=email).exclude(pk=self.instance.pk)
+        if others.exists():
+            raise ValidationError(
+                "Another supporter already has this email address; "
+                "search for it and update that record instead."
+            )
+        return email
 
     def clean_mobile(self) -> str:
         return normalise_uk_mobile(self.cleaned_data.get("mobile", ""))

@@ -663,9 +663,8 @@ def test_duplicate_email_differing_only_in_case_is_rejected(
 
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
-    # Django reports the case-insensitive unique constraint as a non-field error.
-    assert errors
-    assert set(errors) <= {"email", "__all__"}
+    assert list(errors) == ["email"]
+    assert "already has this email address" in errors["email"][0]
     assert Contact.objects.filter(email__iexact="sian.oneill@example.org").count() == 1
     assert not Contact.objects.filter(first_name="Copy").exists()
 
@@ -686,3 +685,18 @@ def test_lead_cannot_add_schools_or_districts(client_for, lead_a, district_a):
     assert client.get(reverse("admin:contacts_school_add")).status_code == 403
     assert client.get(reverse("admin:contacts_district_add")).status_code == 403
     assert District.objects.count() == 1
+
+
+def test_changing_a_team_member_cannot_move_the_role_to_another_account(
+    client_for, organiser, lead_a, lead_b, district_a
+):
+    member = TeamMember.objects.get(user=lead_a)
+    response = client_for(organiser).post(
+        reverse("admin:campaign_teammember_change", args=[member.pk]),
+        {"user": lead_b.pk, "role": Role.LEAD, "districts": [district_a.pk]},
+    )
+    assert response.status_code == 302
+    assert TeamMember.objects.get(pk=member.pk).user == lead_a
+    assert set(TeamMember.objects.get(user=lead_b).districts.values_list("name", flat=True)) == {
+        "District B"
+    }
