@@ -96,7 +96,9 @@ ROLE_PERMISSIONS: dict[Role, dict[str, frozenset[str]]] = {
 }
 # Evidence that must never be edited or removed through the app.
 APPEND_ONLY = frozenset({"campaign.auditevent"})
-NEVER_DELETED = frozenset({"contacts.consentrecord", "contacts.importbatch"})
+NEVER_DELETED = frozenset(
+    {"contacts.consentrecord", "contacts.importbatch", "contacts.suppression", "contacts.gotvevent"}
+)
 
 
 def can(user, action: str, model_label: str) -> bool:

@@ -4,9 +4,17 @@ from django.utils import timezone
 
 from campaign.admin_scoping import ScopedModelAdmin, ScopedTabularInline, VisibleRelatedFilter
 from campaign.roles import can
-from contacts.forms import ContactForm
-from contacts.models import ConsentRecord, Contact, District, ImportBatch, School, Tag
-from contacts.services import consent_withdraw, contact_save, school_save
+from contacts.forms import ContactForm, SuppressionForm
+from contacts.models import (
+    ConsentRecord,
+    Contact,
+    District,
+    ImportBatch,
+    School,
+    Suppression,
+    Tag,
+)
+from contacts.services import consent_withdraw, contact_save, school_save, suppression_add
 
 
 @admin.register(District)
@@ -144,3 +152,31 @@ class ImportBatchAdmin(ScopedModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(ScopedModelAdmin):
+    """Organisers may add an address by hand; nothing here is ever lifted or edited."""
+
+    list_display = ["created_at", "reason", "source"]
+    list_filter = ["reason", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["source"]
+    fields = ["email", "reason", "source"]
+    form = SuppressionForm
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_fields(self, request, obj=None):
+        return ["address_hash", "reason", "source", "created_at"] if obj else self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["address_hash", "reason", "source", "created_at"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        saved = suppression_add(
+            email=form.cleaned_data["email"],
+            reason=form.cleaned_data["reason"],
+            source=form.cleaned_data["source"] or f"added by {request.user.get_username()}",
+        )
+        obj.pk = saved.pk

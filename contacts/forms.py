@@ -1,7 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from contacts.models import Contact
+from contacts.models import Contact, Suppression
 from contacts.normalise import normalise_email, normalise_uk_mobile
 
 
@@ -38,3 +38,16 @@ class ContactForm(forms.ModelForm):
 
     def clean_mobile(self) -> str:
         return normalise_uk_mobile(self.cleaned_data.get("mobile", ""))
+
+
+class SuppressionForm(forms.ModelForm):
+    """Takes the address itself; only its keyed hash is stored."""
+
+    email = forms.EmailField(help_text="Stored only as a keyed hash.")
+
+    class Meta:
+        model = Suppression
+        fields = ["reason", "source"]
+
+    def clean_email(self) -> str:
+        return normalise_email(self.cleaned_data["email"])
