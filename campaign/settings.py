@@ -185,6 +185,13 @@ CONSENT_DEFAULT_WORDING = env_str(
 )
 CONSENT_DEFAULT_VERSION = env_str(ENV, "CONSENT_DEFAULT_VERSION", "v1")
 
+# Supporter imports (contacts/importing): upload limits, and where queued uploads wait.
+IMPORT_MAX_BYTES = env_int(ENV, "IMPORT_MAX_BYTES", 200 * 1024 * 1024, minimum=1024)
+IMPORT_MAX_ROWS = env_int(ENV, "IMPORT_MAX_ROWS", 1_000_000, minimum=1)
+# Admin uploads bigger than this run on the task queue instead of in the request.
+IMPORT_SYNC_MAX_BYTES = env_int(ENV, "IMPORT_SYNC_MAX_BYTES", 2 * 1024 * 1024, minimum=0)
+IMPORT_UPLOAD_DIR = Path(env_str(ENV, "IMPORT_UPLOAD_DIR") or VAR_DIR / "imports")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

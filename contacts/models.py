@@ -89,6 +89,19 @@ class ImportBatch(models.Model):
     options = models.JSONField(default=dict, blank=True)
     counts = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # The full report (problems, and the rejected rows' cells for the download).
+    report = models.JSONField(default=dict, blank=True, editable=False)
+    # Progress of a queued import, in the reader's units (bytes of a CSV, rows otherwise).
+    progress_done = models.BigIntegerField(default=0, editable=False)
+    progress_total = models.BigIntegerField(default=0, editable=False)
+    # Ids of schools and districts this import created, so undo can remove them again.
+    created_objects = models.JSONField(default=dict, blank=True, editable=False)
+    # Where a queued upload waits for the worker; emptied once it has run.
+    upload_path = models.CharField(max_length=500, blank=True, editable=False)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
 
     objects = ImportBatchQuerySet.as_manager()
 
@@ -269,3 +282,25 @@ class GotvEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.previous_status} → {self.status} ({self.get_method_display()})"
+
+
+class ImportChange(models.Model):
+    """An existing contact an import changed, with the values it replaced, so undo can
+    put them back. (Contacts an import created point at it through ``source_import``.)"""
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="changes")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    # {field name: value before the import}; only the fields the import changed.
+    previous = models.JSONField(default=dict, blank=True)
+    # The consent record the import added to a contact who had none, if any.
+    consent_record = models.ForeignKey(
+        ConsentRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "contact"], name="import_change_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"Import {self.batch_id} changed contact {self.contact_id}"

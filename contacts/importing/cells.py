@@ -1,0 +1,168 @@
+"""Reading one spreadsheet cell: text, yes/no, dates, mobiles and roles.
+
+Every function takes what the reader produced (a str from CSV; str, int, float, bool,
+date or datetime from XLSX/ODS) so the three formats give the same answers.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+
+from contacts.models import Contact
+from contacts.normalise import clean_cell, normalise_uk_mobile
+
+Cell = str | int | float | bool | date | datetime | None
+
+
+def cell_text(value: Cell) -> str:
+    """The cell as the organiser sees it, trimmed (no-break spaces too)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return clean_cell(value)
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return clean_cell(str(value))
+
+
+_YES = frozenset({"yes", "y", "true", "1", "✓", "✔", "☑", "t"})
+_NO = frozenset({"no", "n", "false", "0", "", "✗", "✘", "f"})
+
+
+def parse_yes_no(value: Cell) -> bool | None:
+    """True for yes/y/true/1/✓, False for no/n/false/0/blank, None when not understood."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return {1: True, 0: False}.get(value)  # type: ignore[call-overload]
+    text = cell_text(value).casefold().rstrip(".!")
+    if text in _YES:
+        return True
+    if text in _NO:
+        return False
+    return None
+
+
+# Excel's day 0 (it wrongly believes 1900 was a leap year, hence the 30th).
+_EXCEL_EPOCH = date(1899, 12, 30)
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][\d:.]+(?:Z|[+-]\d\d:?\d\d)?)?$")
+_UK = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})(?: [\d:.]+)?$")
+_SERIAL = re.compile(r"^\d{1,7}(?:\.\d+)?$")
+
+
+def parse_date(value: Cell) -> date | None:
+    """A date from ISO, UK day-first dd/mm/yyyy, an Excel serial number or a date cell.
+
+    Returns None for a blank cell; raises ValueError when the cell is not a date.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("not a date")
+    if isinstance(value, int | float):
+        return _from_serial(float(value))
+    text = cell_text(value)
+    if not text:
+        return None
+    if match := _ISO.match(text):
+        year, month, day = (int(part) for part in match.groups())
+        return date(year, month, day)
+    if match := _UK.match(text):
+        day, month, year = (int(part) for part in match.groups())
+        if year < 100:
+            year += 2000 if year <= date.today().year % 100 else 1900
+        return date(year, month, day)
+    if _SERIAL.match(text):
+        return _from_serial(float(text))
+    raise ValueError("not a date")
+
+
+def _from_serial(serial: float) -> date:
+    # 1 is 1 Jan 1900 and 2958465 is 31 Dec 9999; anything else is not a date.
+    if not 1 <= serial < 2958466:
+        raise ValueError("not an Excel date")
+    return _EXCEL_EPOCH + timedelta(days=int(serial))
+
+
+# Common UK shapes, after dropping spaces, dashes, dots and brackets around "(0)".
+_MOBILE_SHAPE = re.compile(r"^(?:\+44\(0\)|\+44|0044|44|0)?(7\d{9})$")
+_MOBILE_JUNK = re.compile(r"[\s\-.\u00a0]")
+_GB_MOBILE = re.compile(
+    phonenumbers.PhoneMetadata.metadata_for_region("GB").mobile.national_number_pattern
+)
+_OFCOM_FICTION = re.compile(r"^7700900\d{3}$")
+
+
+def parse_mobile(value: Cell) -> str:
+    """A UK mobile in E.164, '' for a blank; ValidationError when it is not one.
+
+    Most cells take a fast path checked against phonenumbers' own GB mobile pattern;
+    anything unusual goes through ``normalise_uk_mobile`` so the rules stay one.
+    """
+    text = cell_text(value)
+    if not text:
+        return ""
+    match = _MOBILE_SHAPE.match(_MOBILE_JUNK.sub("", text))
+    if match:
+        national = match.group(1)
+        if _OFCOM_FICTION.match(national) or _GB_MOBILE.fullmatch(national):
+            return "+44" + national
+    return normalise_uk_mobile(text)
+
+
+_ROLE_WORDS = {
+    "member": Contact.Role.MEMBER,
+    "rep": Contact.Role.REP,
+    "workplace rep": Contact.Role.REP,
+    "school rep": Contact.Role.REP,
+    "representative": Contact.Role.REP,
+    "activist": Contact.Role.ACTIVIST,
+}
+
+
+def parse_role(value: Cell) -> str | None:
+    """A Contact.Role from "Rep?" (yes/no) or "Role" (member/rep/activist); '' for blank.
+
+    Returns None when the cell is not understood.
+    """
+    text = cell_text(value).casefold()
+    if not text:
+        return ""
+    if text in _ROLE_WORDS:
+        return _ROLE_WORDS[text]
+    answer = parse_yes_no(value)
+    if answer is True:
+        return Contact.Role.REP
+    if answer is False:
+        return Contact.Role.MEMBER
+    return None
+
+
+def is_blank_row(cells: list[Cell]) -> bool:
+    return all(cell_text(cell) == "" for cell in cells)
+
+
+__all__ = [
+    "Cell",
+    "ValidationError",
+    "cell_text",
+    "is_blank_row",
+    "parse_date",
+    "parse_mobile",
+    "parse_role",
+    "parse_yes_no",
+]
