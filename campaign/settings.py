@@ -171,6 +171,24 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Messages per second across every consumer, enforced by the drives engine.
 EMAIL_SEND_RATE = env_float(ENV, "EMAIL_SEND_RATE", 10.0, minimum=0.1)
 
+# --- Email drives (mailings/) -------------------------------------------------------
+# Drives with more recipients than this wait for an organiser's approval.
+MAILING_APPROVAL_THRESHOLD = env_int(ENV, "MAILING_APPROVAL_THRESHOLD", 500, minimum=0)
+# Recipient rows per Huey batch task.
+MAILING_BATCH_SIZE = env_int(ENV, "MAILING_BATCH_SIZE", 1000, minimum=1)
+# Seconds of the global send rate one ESP call may use (pause/cancel act between calls).
+MAILING_CHUNK_SECONDS = env_float(ENV, "MAILING_CHUNK_SECONDS", 2.0, minimum=0.01)
+# A row left "sending" this long (a killed consumer) becomes "unknown", never re-sent.
+MAILING_LEASE_SECONDS = env_int(ENV, "MAILING_LEASE_SECONDS", 300, minimum=1)
+# A sending drive with no progress for this long has its queued batches re-enqueued.
+MAILING_STALL_SECONDS = env_int(ENV, "MAILING_STALL_SECONDS", 120, minimum=1)
+# Transient ESP errors (429/5xx, refused connections): retries per row, backoff base.
+MAILING_MAX_ATTEMPTS = env_int(ENV, "MAILING_MAX_ATTEMPTS", 8, minimum=1)
+MAILING_RETRY_BASE_SECONDS = env_float(ENV, "MAILING_RETRY_BASE_SECONDS", 5.0, minimum=0.0)
+# How long an unsubscribe link in a sent email keeps working.
+MAILING_UNSUBSCRIBE_MAX_AGE_DAYS = env_int(ENV, "MAILING_UNSUBSCRIBE_MAX_AGE_DAYS", 400, minimum=1)
+# --- end of email drives ------------------------------------------------------------
+
 # Key for the suppression list's address hashes. Set it on its own so SECRET_KEY can
 # be rotated without forgetting who unsubscribed.
 SUPPRESSION_HASH_KEY = (
@@ -191,6 +209,17 @@ IMPORT_MAX_ROWS = env_int(ENV, "IMPORT_MAX_ROWS", 1_000_000, minimum=1)
 # Admin uploads bigger than this run on the task queue instead of in the request.
 IMPORT_SYNC_MAX_BYTES = env_int(ENV, "IMPORT_SYNC_MAX_BYTES", 2 * 1024 * 1024, minimum=0)
 IMPORT_UPLOAD_DIR = Path(env_str(ENV, "IMPORT_UPLOAD_DIR") or VAR_DIR / "imports")
+
+# --- Canvass sheets and GOTV (campaign/canvass/) -----------------------------------
+# Finished district packs (PDFs of personal data) live here, outside any served
+# directory, and are deleted after CANVASS_PACK_RETENTION_HOURS.
+CANVASS_DIR = Path(env_str(ENV, "CANVASS_DIR") or VAR_DIR / "canvass")
+CANVASS_PACK_RETENTION_HOURS = env_int(ENV, "CANVASS_PACK_RETENTION_HOURS", 24, minimum=1)
+# Processes that lay out a district pack's schools side by side (1 = in-process).
+CANVASS_PDF_WORKERS = env_int(ENV, "CANVASS_PDF_WORKERS", 2, minimum=1)
+# Biggest sheet upload accepted for the paper round-trip.
+CANVASS_UPLOAD_MAX_BYTES = env_int(ENV, "CANVASS_UPLOAD_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
+# --- end of canvass sheets and GOTV -------------------------------------------------
 
 LOGGING = {
     "version": 1,

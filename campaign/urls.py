@@ -2,12 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 
 from campaign import views
+from mailings import views as mailing_views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("contacts/", include("contacts.urls")),
+    path("mailings/", include("mailings.urls")),
+    path("u/<str:token>/", mailing_views.unsubscribe, name="unsubscribe"),
     path("outbox/", views.outbox_list, name="outbox"),
     path("outbox/<str:message_id>/", views.outbox_detail, name="outbox-message"),
     path("outbox/<str:message_id>/html/", views.outbox_html, name="outbox-message-html"),

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from campaign.roles import Role, scope_for
@@ -19,7 +20,7 @@ class MailingQuerySet(models.QuerySet):
 
 
 class Mailing(models.Model):
-    """An email drive written by a volunteer."""
+    """An email drive written by a volunteer, and the audience it goes to."""
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -31,8 +32,12 @@ class Mailing(models.Model):
         DONE = "done", "Done"
 
     name = models.CharField(max_length=200)
-    subject = models.CharField(max_length=200)
-    body = models.TextField(help_text="Markdown; merge fields such as {{ first_name }}.")
+    subject = models.CharField(
+        max_length=200, help_text="Merge fields allowed, e.g. {{ first_name }}."
+    )
+    body = models.TextField(
+        help_text="Markdown (a little safe HTML is kept); merge fields such as {{ first_name }}."
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="mailings"
@@ -44,7 +49,32 @@ class Mailing(models.Model):
         on_delete=models.PROTECT,
         related_name="approved_mailings",
     )
+    approved_at = models.DateTimeField(null=True, blank=True)
     scheduled_for = models.DateTimeField(null=True, blank=True)
+
+    # Audience: every filter given must match; an empty filter matches everyone the
+    # sender may see.
+    districts = models.ManyToManyField("contacts.District", blank=True, related_name="+")
+    schools = models.ManyToManyField("contacts.School", blank=True, related_name="+")
+    tags = models.ManyToManyField("contacts.Tag", blank=True, related_name="+")
+    roles = models.JSONField(default=list, blank=True, help_text="Contact roles, e.g. rep.")
+    gotv_statuses = models.JSONField(
+        "GOTV statuses", default=list, blank=True, help_text='e.g. ["unknown", "pledged"]'
+    )
+
+    # Set when the drive starts, so later edits to the campaign change nothing in flight.
+    from_email = models.CharField(max_length=320, blank=True, editable=False)
+    reply_to = models.CharField(max_length=320, blank=True, editable=False)
+    recipient_count = models.PositiveIntegerField(default=0, editable=False)
+    exclusions = models.JSONField(default=dict, blank=True, editable=False)
+    batch_count = models.PositiveIntegerField(default=0, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    finished_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Last time a batch task made progress; the sweeper re-enqueues drives that stall.
+    progress_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Why the drive is paused or cancelled (a person, or an automatic guard).
+    status_reason = models.CharField(max_length=300, blank=True, editable=False)
+
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -52,6 +82,87 @@ class Mailing(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "scheduled_for"])]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in (self.Status.DRAFT, self.Status.AWAITING_APPROVAL)
+
+
+class RecipientQuerySet(models.QuerySet):
+    def visible_to(self, user) -> RecipientQuerySet:
+        return self.filter(mailing__in=Mailing.objects.visible_to(user))
+
+
+class Recipient(models.Model):
+    """One supporter in one drive: snapshotted at start, claimed by exactly one send."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped (consent withdrawn or suppressed)"
+        CANCELLED = "cancelled", "Cancelled"
+        # A send may or may not have reached the ESP (crash or timeout mid-call).
+        # Never re-sent automatically; listed for review, settled by tracking events.
+        UNKNOWN = "unknown", "Unknown (review)"
+
+    mailing = models.ForeignKey(Mailing, on_delete=models.CASCADE, related_name="recipients")
+    contact = models.ForeignKey(
+        "contacts.Contact", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    email = models.EmailField(max_length=254)
+    email_hash = models.CharField(max_length=64)
+    batch = models.PositiveIntegerField(default=0)
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.QUEUED, db_default=Status.QUEUED
+    )
+    # The claim token of the task that took the row; only that task may settle it.
+    claim = models.CharField(max_length=32, blank=True, default="", db_default="")
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    esp_message_id = models.CharField(max_length=255, blank=True, default="", db_default="")
+    esp_status = models.CharField(max_length=32, blank=True, default="", db_default="")
+    error = models.CharField(max_length=500, blank=True, default="", db_default="")
+    created_at = models.DateTimeField(default=timezone.now, db_default=models.functions.Now())
+
+    objects = RecipientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mailing", "contact"], name="recipient_once_per_contact"
+            ),
+            models.UniqueConstraint(fields=["mailing", "email"], name="recipient_once_per_address"),
+            models.CheckConstraint(
+                condition=~Q(status="sending") | Q(lease_until__isnull=False),
+                name="sending_recipient_has_lease",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["mailing", "batch", "status"]),
+            models.Index(fields=["mailing", "status"]),
+            models.Index(fields=["status", "lease_until"]),
+            models.Index(fields=["claim"]),
+            models.Index(fields=["esp_message_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.get_status_display()})"
+
+
+class SendRateState(models.Model):
+    """Shared state of the database-backed global send-rate limiter (no Redis)."""
+
+    key = models.CharField(max_length=100, unique=True)
+    # Theoretical arrival time (GCRA): when the next message may leave, epoch seconds.
+    next_free = models.FloatField(default=0.0)
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,0 +1,54 @@
+import time
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from mailings.management.commands._common import mailing_by_id, user_named, validation_text
+from mailings.models import Mailing
+from mailings.selectors import mailing_is_settled, mailing_progress
+from mailings.services import mailing_start
+
+
+class Command(BaseCommand):
+    help = "Start a drive (queue consumers send it); --wait follows it until settled."
+
+    def add_arguments(self, parser):
+        parser.add_argument("mailing_id", type=int)
+        parser.add_argument("--wait", action="store_true", help="Wait until every row is settled.")
+        parser.add_argument(
+            "--as", dest="username", metavar="USERNAME", help="Default: its author."
+        )
+        parser.add_argument(
+            "--timeout", type=float, default=None, help="Give up waiting after S seconds."
+        )
+
+    def handle(self, *args, **options):
+        actor = user_named(options["username"]) if options["username"] else None
+        probe = mailing_by_id(options["mailing_id"], user=actor or user_named(None))
+        actor = actor or probe.created_by
+        try:
+            mailing = mailing_start(actor=actor, mailing=probe)
+        except ValidationError as exc:
+            raise CommandError(validation_text(exc)) from None
+        except PermissionDenied as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(
+            f"Drive {mailing.pk}: {mailing.get_status_display().lower()}, {mailing.recipient_count} recipients."
+        )
+        if not options["wait"] or mailing.status != Mailing.Status.SENDING:
+            return
+        started = time.monotonic()
+        last = None
+        while True:
+            mailing.refresh_from_db()
+            counts = {k: v for k, v in mailing_progress(mailing=mailing).items() if v}
+            if counts != last:
+                self.stdout.write(", ".join(f"{v} {k}" for k, v in counts.items()))
+                last = counts
+            if mailing.status != Mailing.Status.SENDING or mailing_is_settled(mailing=mailing):
+                break
+            if options["timeout"] and time.monotonic() - started > options["timeout"]:
+                raise CommandError("Timed out waiting; is a queue consumer (run_huey) running?")
+            time.sleep(0.5)
+        mailing.refresh_from_db()
+        self.stdout.write(f"Drive {mailing.pk}: {mailing.get_status_display().lower()}.")

@@ -1,0 +1,38 @@
+"""Writes for email drives. Views, admin, commands and tasks call these."""
+
+from mailings.services.compose import mailing_create, mailing_update, mailing_validate
+from mailings.services.drive import (
+    mailing_approve,
+    mailing_cancel,
+    mailing_pause,
+    mailing_resume,
+    mailing_start,
+    mailings_start_due,
+    mailings_sweep,
+)
+from mailings.services.preview import mailing_preview, mailing_test_send
+from mailings.services.sending import mailing_batch_send
+from mailings.services.unsubscribe import (
+    unsubscribe_confirm,
+    unsubscribe_recipient,
+    unsubscribe_url,
+)
+
+__all__ = [
+    "mailing_approve",
+    "mailing_batch_send",
+    "mailing_cancel",
+    "mailing_create",
+    "mailing_pause",
+    "mailing_preview",
+    "mailing_resume",
+    "mailing_start",
+    "mailing_test_send",
+    "mailing_update",
+    "mailing_validate",
+    "mailings_start_due",
+    "mailings_sweep",
+    "unsubscribe_confirm",
+    "unsubscribe_recipient",
+    "unsubscribe_url",
+]

@@ -1,0 +1,284 @@
+"""A drive's life: start (snapshot + enqueue), approval, schedule, pause, resume,
+cancel, and the sweeper that keeps crashed or stalled drives honest."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from campaign.models import AuditEvent
+from campaign.roles import Role, can, scope_for
+from campaign.selectors import campaign_active
+from campaign.services import audit_record
+from mailings.models import Mailing, Recipient
+from mailings.selectors import audience_breakdown, audience_contacts
+from mailings.services.compose import mailing_validate
+from mailings.services.sending import mailing_finish_if_settled
+
+Status = Mailing.Status
+
+
+def _may_change(actor, mailing: Mailing) -> None:
+    if not can(actor, "change", "mailings.mailing") or not (
+        Mailing.objects.visible_to(actor).filter(pk=mailing.pk).exists()
+    ):
+        raise PermissionDenied("You cannot change this drive.")
+
+
+def _is_organiser(actor) -> bool:
+    return scope_for(actor).role == Role.ORGANISER
+
+
+def _locked(mailing: Mailing) -> Mailing:
+    return Mailing.objects.select_for_update().get(pk=mailing.pk)
+
+
+def _enqueue(mailing_id: int, batches) -> None:
+    from mailings.tasks import mailing_batch_task
+
+    batches = list(batches)
+    transaction.on_commit(lambda: [mailing_batch_task(mailing_id, b) for b in batches])
+
+
+def needs_approval(*, mailing: Mailing, size: int) -> bool:
+    return mailing.approved_by_id is None and size > settings.MAILING_APPROVAL_THRESHOLD
+
+
+def _snapshot(mailing: Mailing) -> int:
+    """Insert one row per mailable recipient in one statement (INSERT … SELECT).
+
+    ROW_NUMBER numbers the rows into batches; ON CONFLICT keeps one row per address
+    even if two contacts shared one.
+    """
+    contacts = (
+        audience_contacts(mailing=mailing)
+        .mailable()
+        .values(c_id=F("pk"), c_email=F("email"), c_hash=F("email_hash"))
+    )
+    sql, params = contacts.query.sql_with_params()
+    table = Recipient._meta.db_table
+    # Only the model's table name and Django's own compiled SQL are interpolated;
+    # every value travels as a parameter.
+    columns = (
+        "mailing_id, contact_id, email, email_hash, batch, status, "
+        "claim, attempts, esp_message_id, esp_status, error, created_at"
+    )
+    values = "%s, a.c_id, a.c_email, a.c_hash, (ROW_NUMBER() OVER (ORDER BY a.c_id) - 1) / %s, %s, '', 0, '', '', '', %s"
+    statement = f"INSERT INTO {table} ({columns}) SELECT {values} FROM ({sql}) a WHERE true ON CONFLICT DO NOTHING"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(
+            statement,
+            [
+                mailing.pk,
+                settings.MAILING_BATCH_SIZE,
+                str(Recipient.Status.QUEUED),
+                connection.ops.adapt_datetimefield_value(timezone.now()),
+                *params,
+            ],
+        )
+        return cursor.rowcount
+
+
+def _launch(*, mailing: Mailing, actor) -> Mailing:
+    """Snapshot the audience and enqueue its batches (inside the caller's transaction)."""
+    campaign = campaign_active()
+    if campaign is None:
+        raise ValidationError("Set up the active campaign (sender, ballot dates) first.")
+    mailing_validate(subject=mailing.subject, body=mailing.body)
+    breakdown = audience_breakdown(mailing=mailing)
+    created = _snapshot(mailing)
+    now = timezone.now()
+    mailing.recipient_count = created
+    mailing.exclusions = breakdown
+    mailing.batch_count = (
+        Recipient.objects.filter(mailing=mailing)
+        .order_by("-batch")
+        .values_list("batch", flat=True)
+        .first()
+        or 0
+    ) + (1 if created else 0)
+    mailing.from_email = campaign.from_email
+    mailing.reply_to = campaign.reply_to
+    mailing.started_at = mailing.progress_at = now
+    mailing.status = Status.SENDING if created else Status.DONE
+    mailing.finished_at = None if created else now
+    mailing.status_reason = ""
+    mailing.save()
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.DRIVE_START,
+        target=mailing,
+        counts={"recipients": created, **{k: v for k, v in breakdown.items() if k != "mailable"}},
+        detail={"approved_by": mailing.approved_by.get_username() if mailing.approved_by else None},
+    )
+    _enqueue(mailing.pk, range(mailing.batch_count))
+    return mailing
+
+
+@transaction.atomic
+def mailing_start(*, actor, mailing: Mailing) -> Mailing:
+    """Start a drive now, or schedule it, or ask for approval if it is big.
+
+    Returns the drive with its new status: sending (or done if nobody is mailable),
+    scheduled, or awaiting approval.
+    """
+    _may_change(actor, mailing)
+    mailing = _locked(mailing)
+    if mailing.status not in (Status.DRAFT, Status.SCHEDULED):
+        raise ValidationError(
+            f"The drive is {mailing.get_status_display().lower()}; only a draft can start."
+        )
+    mailing_validate(subject=mailing.subject, body=mailing.body)
+    size = audience_contacts(mailing=mailing).mailable().count()
+    if needs_approval(mailing=mailing, size=size):
+        if _is_organiser(actor):
+            mailing.approved_by, mailing.approved_at = actor, timezone.now()
+        else:
+            mailing.status = Status.AWAITING_APPROVAL
+            mailing.save(update_fields=["status", "updated_at"])
+            return mailing
+    if mailing.scheduled_for and mailing.scheduled_for > timezone.now():
+        mailing.status = Status.SCHEDULED
+        mailing.save()
+        return mailing
+    return _launch(mailing=mailing, actor=actor)
+
+
+@transaction.atomic
+def mailing_approve(*, actor, mailing: Mailing) -> Mailing:
+    """An organiser approves a big drive; it then starts (or waits for its time)."""
+    if not _is_organiser(actor):
+        raise PermissionDenied("Only organisers can approve drives.")
+    mailing = _locked(mailing)
+    if mailing.status != Status.AWAITING_APPROVAL:
+        raise ValidationError("The drive is not awaiting approval.")
+    mailing.approved_by, mailing.approved_at = actor, timezone.now()
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.DRIVE_APPROVE,
+        target=mailing,
+        counts={"audience": audience_contacts(mailing=mailing).mailable().count()},
+    )
+    if mailing.scheduled_for and mailing.scheduled_for > timezone.now():
+        mailing.status = Status.SCHEDULED
+        mailing.save()
+        return mailing
+    return _launch(mailing=mailing, actor=actor)
+
+
+@transaction.atomic
+def mailing_pause(*, actor, mailing: Mailing, reason: str = "") -> Mailing:
+    """Stop sending between chunks (within seconds); queued rows wait."""
+    if actor is not None:
+        _may_change(actor, mailing)
+    mailing = _locked(mailing)
+    if mailing.status != Status.SENDING:
+        raise ValidationError("Only a sending drive can be paused.")
+    mailing.status = Status.PAUSED
+    mailing.status_reason = (
+        reason or f"Paused by {actor.get_username() if actor else 'the system'}"
+    )[:300]
+    mailing.save(update_fields=["status", "status_reason", "updated_at"])
+    return mailing
+
+
+@transaction.atomic
+def mailing_resume(*, actor, mailing: Mailing) -> Mailing:
+    _may_change(actor, mailing)
+    mailing = _locked(mailing)
+    if mailing.status != Status.PAUSED:
+        raise ValidationError("Only a paused drive can be resumed.")
+    mailing.status = Status.SENDING
+    mailing.status_reason = ""
+    mailing.progress_at = timezone.now()
+    mailing.save(update_fields=["status", "status_reason", "progress_at", "updated_at"])
+    _enqueue(mailing.pk, _queued_batches(mailing.pk))
+    if not _queued_batches(mailing.pk):
+        transaction.on_commit(lambda: mailing_finish_if_settled(mailing_id=mailing.pk))
+    return mailing
+
+
+@transaction.atomic
+def mailing_cancel(*, actor, mailing: Mailing) -> Mailing:
+    """Stop for good: queued rows are cancelled; a chunk already at the ESP finishes."""
+    _may_change(actor, mailing)
+    mailing = _locked(mailing)
+    if mailing.status in (Status.DONE, Status.CANCELLED):
+        raise ValidationError(f"The drive is already {mailing.get_status_display().lower()}.")
+    mailing.status = Status.CANCELLED
+    mailing.status_reason = f"Cancelled by {actor.get_username()}"[:300]
+    mailing.finished_at = timezone.now()
+    mailing.save(update_fields=["status", "status_reason", "finished_at", "updated_at"])
+    Recipient.objects.filter(mailing=mailing, status=Recipient.Status.QUEUED).update(
+        status=Recipient.Status.CANCELLED
+    )
+    return mailing
+
+
+def _queued_batches(mailing_id: int) -> list[int]:
+    return sorted(
+        Recipient.objects.filter(mailing_id=mailing_id, status=Recipient.Status.QUEUED)
+        .order_by()
+        .values_list("batch", flat=True)
+        .distinct()
+    )
+
+
+def mailings_start_due(*, now=None) -> list[int]:
+    """Start scheduled drives whose time has come (the periodic task calls this)."""
+    now = now or timezone.now()
+    started = []
+    for mailing_id in Mailing.objects.filter(
+        status=Status.SCHEDULED, scheduled_for__lte=now
+    ).values_list("pk", flat=True):
+        with transaction.atomic():
+            mailing = Mailing.objects.select_for_update().get(pk=mailing_id)
+            if mailing.status != Status.SCHEDULED:
+                continue
+            size = audience_contacts(mailing=mailing).mailable().count()
+            if needs_approval(mailing=mailing, size=size):
+                # The audience grew past the threshold since it was scheduled.
+                mailing.status = Status.AWAITING_APPROVAL
+                mailing.save(update_fields=["status", "updated_at"])
+                continue
+            _launch(mailing=mailing, actor=None)
+            started.append(mailing_id)
+    return started
+
+
+def mailings_sweep(*, now=None) -> dict[str, int]:
+    """Keep drives honest after crashes (the periodic task calls this every minute).
+
+    * rows "sending" past their lease become "unknown" (never re-sent automatically);
+    * sending drives with no progress for ``MAILING_STALL_SECONDS`` get their queued
+      batches re-enqueued (a duplicate task claims nothing, so this is always safe);
+    * drives with nothing left queued or sending are marked done;
+    * scheduled drives whose time has come start.
+    """
+    now = now or timezone.now()
+    expired = Recipient.objects.filter(status=Recipient.Status.SENDING, lease_until__lt=now).update(
+        status=Recipient.Status.UNKNOWN,
+        error="The sending task stopped mid-send; the message may have been accepted",
+    )
+    stalled_before = now - timedelta(seconds=settings.MAILING_STALL_SECONDS)
+    requeued = 0
+    finished = 0
+    for mailing_id in Mailing.objects.filter(status=Status.SENDING).values_list("pk", flat=True):
+        if mailing_finish_if_settled(mailing_id=mailing_id):
+            finished += 1
+            continue
+        with transaction.atomic():
+            touched = Mailing.objects.filter(
+                pk=mailing_id, status=Status.SENDING, progress_at__lt=stalled_before
+            ).update(progress_at=now)
+            if touched:
+                batches = _queued_batches(mailing_id)
+                _enqueue(mailing_id, batches)
+                requeued += len(batches)
+    started = mailings_start_due(now=now)
+    return {"unknown": expired, "requeued": requeued, "finished": finished, "started": len(started)}

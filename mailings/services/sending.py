@@ -1,0 +1,464 @@
+"""The send engine: one batch task's work, never sending a row twice.
+
+Design (see README "Email drives"):
+
+* A drive's recipients are snapshotted into ``Recipient`` rows, numbered into
+  batches of ``MAILING_BATCH_SIZE``; one Huey task per batch.
+* A task works its batch in *chunks*: book the chunk on the global rate limiter,
+  check the drive is still sending (pause/cancel act between chunks), then *claim*
+  the rows with a conditional ``UPDATE … SET status='sending', claim=<token> WHERE
+  status='queued'``. Only rows carrying its token are the task's; a duplicate task
+  (a re-enqueue by the sweeper) claims nothing and moves on. This is portable
+  (SQLite and PostgreSQL) and needs no long-held locks.
+* Claimed rows are re-checked for current consent and suppression right before the
+  ESP call, so an unsubscribe mid-drive stops every later send.
+* With an ESP Anymail can batch (Mailgun: 1,000 recipients per call), the volunteer's
+  merge fields were compiled into the ESP's substitution syntax and each recipient's
+  escaped values travel as ``merge_data``, the recipient row id as ``merge_metadata``
+  (for delivery tracking) and the List-Unsubscribe URL as ``merge_headers``: one HTTP
+  call per chunk instead of one per message. Other ESPs get locally rendered
+  messages over one reused connection.
+* The ESP's answer settles each row: sent (with the ESP message id), failed
+  (permanent refusal, with the reason; a multi-recipient call refused as a whole is
+  split to find the bad address), or unknown (the call may or may not have been
+  accepted: a read timeout or a dropped connection). Transient errors (429, 5xx,
+  refused connections) put the rows back in the queue and re-schedule the batch with
+  exponential backoff, up to ``MAILING_MAX_ATTEMPTS``.
+* A consumer killed mid-call leaves its rows "sending"; the sweeper turns them into
+  "unknown" once their lease passes. They are never re-sent automatically.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import requests
+from anymail.exceptions import AnymailError
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from campaign.links import voted_url
+from campaign.selectors import campaign_active
+from contacts.models import Contact, Suppression
+from mailings.merge import BATCH_LIMITS, PLACEHOLDERS, Template, merge_data, render
+from mailings.models import Mailing, Recipient
+from mailings.ratelimit import rate_limiter
+from mailings.services.compose import mailing_validate
+from mailings.services.unsubscribe import unsubscribe_url
+
+logger = logging.getLogger(__name__)
+
+ONE_CLICK_HEADER = {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+# Per-recipient ESP statuses that mean the ESP will not deliver.
+_REFUSED = {"rejected", "invalid", "failed"}
+
+
+@dataclass(frozen=True)
+class DriveContext:
+    """What every message of a drive shares."""
+
+    mailing: Mailing
+    template: Template
+    esp_name: str
+    placeholder: str | None
+    candidate: str
+    ballot_closes: str
+
+    @property
+    def batched(self) -> bool:
+        return self.placeholder is not None
+
+
+def drive_context(*, mailing: Mailing, connection) -> DriveContext:
+    campaign = campaign_active()
+    esp_name = getattr(connection, "esp_name", type(connection).__name__)
+    return DriveContext(
+        mailing=mailing,
+        template=mailing_validate(subject=mailing.subject, body=mailing.body),
+        esp_name=esp_name,
+        placeholder=PLACEHOLDERS.get(esp_name),
+        candidate=campaign.candidate if campaign else "",
+        ballot_closes=(
+            date_format(timezone.localtime(campaign.ballot_closes), "l j F Y, H:i")
+            if campaign
+            else ""
+        ),
+    )
+
+
+def recipient_values(
+    *, context: DriveContext, contact: Contact, recipient_id: int, fields: frozenset[str]
+) -> dict[str, str]:
+    """One supporter's merge values (raw; the merge engine escapes them for HTML)."""
+    values = {
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "full_name": contact.full_name,
+        "school": contact.school.name if contact.school_id else "",
+        "district": contact.district.name if contact.district_id else "",
+        "candidate": context.candidate,
+        "ballot_closes": context.ballot_closes,
+        # Always made: it also goes in the List-Unsubscribe header.
+        "unsubscribe_url": unsubscribe_url(recipient_id=recipient_id),
+    }
+    if "voted_url" in fields:
+        values["voted_url"] = voted_url(contact_id=contact.pk)
+    return values
+
+
+def chunk_size(*, esp_name: str, batched: bool) -> int:
+    by_rate = max(1, int(settings.EMAIL_SEND_RATE * settings.MAILING_CHUNK_SECONDS))
+    limit = BATCH_LIMITS.get(esp_name, 1000) if batched else 1000
+    return max(1, min(settings.MAILING_BATCH_SIZE, limit, by_rate))
+
+
+class _Transient(Exception):
+    pass
+
+
+@dataclass
+class _Outcomes:
+    sent: list[tuple[Recipient, str, str]] = field(default_factory=list)
+    failed: list[tuple[Recipient, str]] = field(default_factory=list)
+    unknown: list[tuple[Recipient, str]] = field(default_factory=list)
+
+
+def _classify(exc: Exception) -> tuple[str, str]:
+    """transient (safe to retry), ambiguous (may have been accepted) or permanent."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "transient", "ESP connection timed out"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "ambiguous", "ESP did not answer in time; the message may have been accepted"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        cause = exc.__cause__ if exc.__cause__ is not None else exc
+        reason = getattr(cause.args[0], "reason", None) if cause.args else None
+        if "NewConnectionError" in type(reason).__name__ or "refused" in str(reason).lower():
+            return "transient", "ESP refused the connection"
+        return "ambiguous", "Connection to the ESP dropped; the message may have been accepted"
+    status = getattr(exc, "status_code", None)
+    if status is not None and (status == 429 or status >= 500):
+        return "transient", f"ESP answered HTTP {status}"
+    if isinstance(exc, AnymailError):
+        try:
+            text = str(exc)
+        except Exception:  # noqa: BLE001 - Anymail's __str__ needs a response object
+            text = " ".join(str(arg) for arg in exc.args)
+        summary = " ".join(line.strip() for line in text.strip().splitlines()[:4])
+        return "permanent", f"ESP refused (HTTP {status}): {summary}"[:480]
+    raise exc
+
+
+class _Sender:
+    def __init__(self, *, context: DriveContext, connection):
+        self.context = context
+        self.connection = connection
+        mailing = context.mailing
+        self.from_email = mailing.from_email or settings.DEFAULT_FROM_EMAIL
+        self.reply_to = [mailing.reply_to] if mailing.reply_to else []
+        self.fields = context.template.fields
+        self.esp_template = (
+            context.template.for_esp(context.placeholder) if context.batched else None
+        )
+
+    def _values(self, row: Recipient) -> dict[str, str]:
+        return recipient_values(
+            context=self.context, contact=row.contact, recipient_id=row.pk, fields=self.fields
+        )
+
+    def _message(self, rows: list[Recipient]) -> EmailMultiAlternatives:
+        mailing = self.context.mailing
+        if self.esp_template is not None:
+            template = self.esp_template
+            data, headers = {}, {}
+            for row in rows:
+                values = self._values(row)
+                data[row.email] = merge_data(values, self.fields)
+                headers[row.email] = {"List-Unsubscribe": f"<{values['unsubscribe_url']}>"}
+            extra = dict(ONE_CLICK_HEADER)
+        else:
+            values = self._values(rows[0])
+            template = render(self.context.template, values)
+            extra = {**ONE_CLICK_HEADER, "List-Unsubscribe": f"<{values['unsubscribe_url']}>"}
+        message = EmailMultiAlternatives(
+            subject=template.subject,
+            body=template.text,
+            from_email=self.from_email,
+            to=[row.email for row in rows],
+            reply_to=self.reply_to,
+            headers=extra,
+            connection=self.connection,
+        )
+        message.attach_alternative(template.html, "text/html")
+        message.tags = [f"drive-{mailing.pk}"]
+        message.metadata = {"mailing_id": str(mailing.pk)}
+        if self.esp_template is not None:
+            message.merge_data = data
+            message.merge_headers = headers
+            message.merge_metadata = {row.email: {"recipient_id": str(row.pk)} for row in rows}
+        else:
+            message.metadata["recipient_id"] = str(rows[0].pk)
+        return message
+
+    def send(self, rows: list[Recipient], out: _Outcomes) -> None:
+        """Send ``rows`` (all batched, or one at a time); raises _Transient to retry."""
+        if self.esp_template is None:
+            for row in rows:
+                self._post([row], out)
+        else:
+            self._post(rows, out)
+
+    def _post(self, rows: list[Recipient], out: _Outcomes) -> None:
+        message = self._message(rows)
+        try:
+            message.send()
+        except Exception as exc:
+            kind, reason = _classify(exc)
+            if kind == "transient":
+                raise _Transient(reason) from exc
+            if kind == "ambiguous":
+                out.unknown += [(row, reason) for row in rows]
+            elif len(rows) == 1:
+                out.failed.append((rows[0], reason))
+            else:
+                # One bad address fails the whole call at some ESPs: find it.
+                half = len(rows) // 2
+                self._post(rows[:half], out)
+                self._post(rows[half:], out)
+            return
+        status = getattr(message, "anymail_status", None)
+        for row in rows:
+            recipient = status.recipients.get(row.email) if status is not None else None
+            if recipient is not None and recipient.status in _REFUSED:
+                out.failed.append((row, f"ESP {recipient.status} the address"))
+            else:
+                message_id = recipient.message_id if recipient else None
+                out.sent.append(
+                    (
+                        row,
+                        "" if message_id is None else str(message_id),
+                        (recipient.status if recipient else None) or "sent",
+                    )
+                )
+
+
+def _recheck(rows: list[Recipient]) -> tuple[list[Recipient], list[tuple[Recipient, str]]]:
+    """Split claimed rows into those still mailable now and those to skip (why)."""
+    contact_ids = [row.contact_id for row in rows if row.contact_id]
+    mailable = set(
+        Contact.objects.filter(pk__in=contact_ids).mailable().values_list("pk", flat=True)
+    )
+    suppressed = set(
+        Suppression.objects.filter(address_hash__in=[row.email_hash for row in rows]).values_list(
+            "address_hash", flat=True
+        )
+    )
+    keep, skip = [], []
+    for row in rows:
+        if row.contact_id is None:
+            skip.append((row, "Contact erased"))
+        elif row.email_hash in suppressed:
+            skip.append((row, "Address suppressed"))
+        elif row.contact_id not in mailable:
+            skip.append((row, "No current consent"))
+        elif row.contact.email_hash != row.email_hash:
+            skip.append((row, "Address changed since the drive started"))
+        else:
+            keep.append(row)
+    return keep, skip
+
+
+def _settle(*, token: str, out: _Outcomes, skipped: list[tuple[Recipient, str]]) -> None:
+    now = timezone.now()
+    mine = Recipient.objects.filter(claim=token)
+    for status, pairs in (
+        (Recipient.Status.SKIPPED, skipped),
+        (Recipient.Status.FAILED, out.failed),
+        (Recipient.Status.UNKNOWN, out.unknown),
+    ):
+        by_reason: dict[str, list[int]] = {}
+        for row, reason in pairs:
+            by_reason.setdefault(reason, []).append(row.pk)
+        for reason, ids in by_reason.items():
+            mine.filter(pk__in=ids).update(status=status, error=reason[:500], lease_until=None)
+    by_id: dict[tuple[str, str], list[int]] = {}
+    for row, message_id, esp_status in out.sent:
+        by_id.setdefault((message_id, esp_status), []).append(row.pk)
+    if len(by_id) <= 20:
+        # Batch ESPs give one message id per call: one UPDATE settles the chunk.
+        for (message_id, esp_status), ids in by_id.items():
+            # A row the sweeper already called "unknown" is settled by what we now know.
+            mine.filter(pk__in=ids).update(
+                status=Recipient.Status.SENT,
+                sent_at=now,
+                esp_message_id=message_id[:255],
+                esp_status=esp_status[:32],
+                error="",
+                lease_until=None,
+            )
+    else:
+        rows = []
+        for row, message_id, esp_status in out.sent:
+            row.status, row.sent_at, row.lease_until, row.error = (
+                Recipient.Status.SENT,
+                now,
+                None,
+                "",
+            )
+            row.esp_message_id, row.esp_status = message_id[:255], esp_status[:32]
+            rows.append(row)
+        Recipient.objects.bulk_update(
+            rows,
+            ["status", "sent_at", "lease_until", "error", "esp_message_id", "esp_status"],
+            batch_size=500,
+        )
+
+
+def _release(*, token: str, reason: str) -> None:
+    """Put rows back after a transient error; rows out of attempts fail."""
+    mine = Recipient.objects.filter(claim=token, status=Recipient.Status.SENDING)
+    mine.filter(attempts__gte=settings.MAILING_MAX_ATTEMPTS - 1).update(
+        status=Recipient.Status.FAILED,
+        attempts=F("attempts") + 1,
+        error=f"Gave up after {settings.MAILING_MAX_ATTEMPTS} attempts: {reason}"[:500],
+        lease_until=None,
+    )
+    mine.update(
+        status=Recipient.Status.QUEUED,
+        attempts=F("attempts") + 1,
+        error=reason[:500],
+        lease_until=None,
+        claim="",
+    )
+
+
+def retry_delay(attempts: int) -> float:
+    base = settings.MAILING_RETRY_BASE_SECONDS
+    return min(300.0, base * 2 ** max(0, attempts - 1)) * random.uniform(0.8, 1.2)
+
+
+@dataclass
+class BatchResult:
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    unknown: int = 0
+    retry_in: float | None = None
+    stopped: str = ""
+
+
+def _sending(mailing_id: int) -> bool:
+    return Mailing.objects.filter(pk=mailing_id, status=Mailing.Status.SENDING).exists()
+
+
+def _wait(seconds: float, mailing_id: int) -> bool:
+    """Sleep for the rate limiter, checking each second that the drive still runs."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(1.0, left))
+        if left > 1.0 and not _sending(mailing_id):
+            return False
+    return True
+
+
+def mailing_batch_send(*, mailing_id: int, batch: int, connection=None) -> BatchResult:
+    """Send every queued row of one batch of a sending drive (see module docstring)."""
+    result = BatchResult()
+    mailing = Mailing.objects.filter(pk=mailing_id).first()
+    if mailing is None or mailing.status != Mailing.Status.SENDING:
+        result.stopped = "not sending"
+        return result
+    connection = connection or get_connection()
+    context = drive_context(mailing=mailing, connection=connection)
+    sender = _Sender(context=context, connection=connection)
+    limiter = rate_limiter(esp=context.esp_name)
+    size = chunk_size(esp_name=context.esp_name, batched=context.batched)
+    queued = Recipient.objects.filter(
+        mailing_id=mailing_id, batch=batch, status=Recipient.Status.QUEUED
+    )
+    connection.open()
+    try:
+        while True:
+            ids = list(queued.order_by("pk").values_list("pk", flat=True)[:size])
+            if not ids:
+                break
+            if not _wait(limiter.reserve(len(ids)), mailing_id) or not _sending(mailing_id):
+                result.stopped = "paused or cancelled"
+                return result
+            token = uuid.uuid4().hex
+            lease = timezone.now() + timedelta(seconds=settings.MAILING_LEASE_SECONDS)
+            claimed = Recipient.objects.filter(pk__in=ids, status=Recipient.Status.QUEUED).update(
+                status=Recipient.Status.SENDING, claim=token, lease_until=lease
+            )
+            if not claimed:
+                continue  # another task took them
+            rows = list(
+                Recipient.objects.filter(claim=token, status=Recipient.Status.SENDING)
+                .select_related("contact__school", "contact__district")
+                .order_by("pk")
+            )
+            keep, skipped = _recheck(rows)
+            out = _Outcomes()
+            transient = None
+            if keep:
+                try:
+                    sender.send(keep, out)
+                except _Transient as exc:
+                    transient = str(exc)
+            _settle(token=token, out=out, skipped=skipped)
+            result.sent += len(out.sent)
+            result.failed += len(out.failed)
+            result.unknown += len(out.unknown)
+            result.skipped += len(skipped)
+            Mailing.objects.filter(pk=mailing_id).update(progress_at=timezone.now())
+            if transient is not None:
+                _release(token=token, reason=transient)
+                attempts = (
+                    Recipient.objects.filter(claim="", pk__in=ids, status=Recipient.Status.QUEUED)
+                    .order_by("-attempts")
+                    .values_list("attempts", flat=True)
+                    .first()
+                )
+                if attempts is not None:
+                    result.retry_in = retry_delay(attempts)
+                    _schedule_retry(mailing_id, batch, result.retry_in)
+                logger.info(
+                    "Drive %s batch %s: transient ESP error, retry in %.1fs",
+                    mailing_id,
+                    batch,
+                    result.retry_in or 0,
+                )
+                break
+    finally:
+        connection.close()
+    mailing_finish_if_settled(mailing_id=mailing_id)
+    return result
+
+
+def _schedule_retry(mailing_id: int, batch: int, delay: float) -> None:
+    from mailings.tasks import mailing_batch_task
+
+    transaction.on_commit(
+        lambda: mailing_batch_task.schedule(args=(mailing_id, batch), delay=delay)
+    )
+
+
+def mailing_finish_if_settled(*, mailing_id: int) -> bool:
+    """Mark a sending drive done once no row is queued or sending."""
+    if Recipient.objects.filter(
+        mailing_id=mailing_id, status__in=[Recipient.Status.QUEUED, Recipient.Status.SENDING]
+    ).exists():
+        return False
+    return bool(
+        Mailing.objects.filter(pk=mailing_id, status=Mailing.Status.SENDING).update(
+            status=Mailing.Status.DONE, finished_at=timezone.now()
+        )
+    )

@@ -1,0 +1,16 @@
+"""Huey tasks for drives: they take ids and call one service each."""
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from mailings.services import mailing_batch_send, mailings_sweep
+
+
+@db_task()
+def mailing_batch_task(mailing_id: int, batch: int) -> None:
+    mailing_batch_send(mailing_id=mailing_id, batch=batch)
+
+
+@db_periodic_task(crontab(minute="*"))
+def mailings_sweep_task() -> None:
+    mailings_sweep()
