@@ -21,13 +21,15 @@ from itertools import accumulate, islice
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import reset_queries, transaction
 from django.utils import timezone
 
 from campaign.models import AuditEvent, Campaign
 from campaign.roles import Role as TeamRole
 from campaign.services import audit_record, team_member_set
-from contacts.models import ConsentRecord, Contact, District, School, Tag, name_key
+from contacts.models import ConsentRecord, Contact, District, School, Suppression, Tag, name_key
+from contacts.services.consent import SUPPRESS_AS
+from contacts.suppression import address_hash
 
 DEMO_PASSWORD = "turnout-demo"  # noqa: S105 - printed to the developer; refused unless DEBUG
 DEMO_TAGS = ("caucus", "phone-banker", "new-starter")
@@ -65,7 +67,8 @@ class SeedOptions:
 @dataclass(frozen=True)
 class DemoLogin:
     username: str
-    password: str
+    # None when the account already existed and kept its own password.
+    password: str | None
     role: str
     districts: tuple[str, ...] = ()
 
@@ -179,11 +182,17 @@ SCHOOL_SAINTS = (
     "Holy Trinity", "Christ Church", "Sacred Heart", "Our Lady of Lourdes", "Holy Family",
     "All Saints", "St Brigid's", "St Kentigern's",
 )  # fmt: skip
-SCHOOL_FAITH_SUFFIXES = (
-    "C of E Primary School", "CE Primary School", "Catholic Primary School",
-    "RC Primary School", "Church of England Academy", "Catholic High School",
-    "CE Junior School", "Catholic College", "C of E Infant School",
-)  # fmt: skip
+# Faith schools are named differently in each nation (no C of E north of the border).
+SCHOOL_FAITH_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "England": (
+        "C of E Primary School", "CE Primary School", "Catholic Primary School",
+        "RC Primary School", "Church of England Academy", "Catholic High School",
+        "CE Junior School", "Catholic College", "C of E Infant School",
+    ),
+    "Wales": ("Church in Wales Primary School", "Catholic Primary School", "Catholic High School"),
+    "Scotland": ("RC Primary School", "RC High School", "RC Academy"),
+    "Northern Ireland": ("Primary School", "High School", "College", "Grammar School"),
+}  # fmt: skip
 # (suffix, relative pupil numbers): secondaries draw more supporters than infants.
 SCHOOL_SUFFIXES: tuple[tuple[str, float], ...] = (
     ("Primary School", 1.0), ("Community Primary School", 1.0), ("Infant School", 0.6),
@@ -476,11 +485,13 @@ def _school_name(rng: random.Random, district: DistrictSpec) -> tuple[str, float
     if district.region == "Northern Ireland" and roll < 0.05:
         return f"Gaelscoil {rng.choice(IRISH_SCHOOL_PLACES)}", 0.6
     if roll < 0.22:
-        suffix = rng.choice(SCHOOL_FAITH_SUFFIXES)
-        size = 3.0 if ("High" in suffix or "College" in suffix) else 1.0
+        nation = district.region if district.region in SCHOOL_FAITH_SUFFIXES else "England"
+        suffix = rng.choice(SCHOOL_FAITH_SUFFIXES[nation])
+        size = 1.0 if "Primary" in suffix or "Infant" in suffix or "Junior" in suffix else 3.0
         return f"{rng.choice(SCHOOL_SAINTS)} {suffix}", size
     if roll < 0.27:
-        town = district.name
+        # "Newry Grammar School", not "Newry, Mourne and Down Grammar School".
+        town = re.split(r",| and ", district.name)[0]
         kind, size = rng.choice(
             (("Grammar School", 3.0), ("Academy", 3.0), ("College", 2.5), ("Studio School", 0.6))
         )
@@ -537,7 +548,9 @@ def _consent(rng: random.Random, now: datetime) -> ConsentSpec | None:
     if roll < CURRENT_CONSENT_SHARE:
         return ConsentSpec(given_at, method, source)
     withdrawn_at = given_at + (now - given_at) * rng.uniform(0.05, 0.95)
-    return ConsentSpec(given_at, method, source, withdrawn_at, _weighted(rng, WITHDRAWN_HOW_WEIGHTS))
+    return ConsentSpec(
+        given_at, method, source, withdrawn_at, _weighted(rng, WITHDRAWN_HOW_WEIGHTS)
+    )
 
 
 def plan_contacts(
@@ -610,6 +623,8 @@ def check_can_seed(options: SeedOptions) -> None:
         raise SeedRefused(
             "--users creates logins with a published password; it is refused unless DEBUG is on."
         )
+    if options.users and options.districts < 2:
+        raise SeedRefused("--users needs at least two districts (for lead_a and lead_b).")
     if Contact.objects.exists():
         raise SeedRefused("seed_demo only fills an empty database: supporters already exist.")
 
@@ -619,7 +634,6 @@ def seed(options: SeedOptions, *, progress: ProgressFn = _no_progress) -> SeedRe
     started = time.perf_counter()
     now = timezone.now()
     with transaction.atomic():
-        # Checked inside the transaction so a concurrent seed cannot slip in between.
         check_can_seed(options)
         district_plans = plan_districts(
             stream(options.seed, "districts"),
@@ -700,6 +714,7 @@ def _write_schools(
             for p in plans[start : start + chunk]
         ]
         ids.extend(s.pk for s in School.objects.bulk_create(batch))
+        reset_queries()
         progress("schools", len(ids), len(plans))
     if not plans:
         progress("schools", 0, 0)
@@ -717,7 +732,7 @@ def _write_contacts(
     wording = settings.CONSENT_DEFAULT_WORDING
     version = settings.CONSENT_DEFAULT_VERSION
     Tagging = Contact.tags.through
-    done = current = withdrawn = taggings = 0
+    done = current = withdrawn = taggings = suppressed = 0
     for chunk in _chunks(specs, options.chunk_size):
         contacts = Contact.objects.bulk_create(
             [
@@ -737,6 +752,8 @@ def _write_contacts(
         )
         consents = []
         tagging = []
+        # consent_withdraw suppresses the address too; demo data keeps that invariant.
+        suppressions = []
         for spec, contact in zip(chunk, contacts, strict=True):
             if (c := spec.consent) is not None:
                 consents.append(
@@ -757,11 +774,24 @@ def _write_contacts(
                     current += 1
                 else:
                     withdrawn += 1
+                    how = ConsentRecord.WithdrawnHow(c.withdrawn_how)
+                    suppressions.append(
+                        Suppression(
+                            address_hash=address_hash(spec.email),
+                            reason=SUPPRESS_AS[how],
+                            source=how.label,
+                            created_at=c.withdrawn_at,
+                        )
+                    )
             tagging.extend(Tagging(contact_id=contact.pk, tag_id=tag_ids[t]) for t in spec.tags)
         ConsentRecord.objects.bulk_create(consents)
         Tagging.objects.bulk_create(tagging)
+        Suppression.objects.bulk_create(suppressions, ignore_conflicts=True)
+        suppressed += len(suppressions)
         done += len(chunk)
         taggings += len(tagging)
+        # Under DEBUG every multi-megabyte INSERT would otherwise stay in connection.queries.
+        reset_queries()
         progress("contacts", done, options.contacts)
     if options.contacts == 0:
         progress("contacts", 0, 0)
@@ -772,6 +802,7 @@ def _write_contacts(
         "consent_withdrawn": withdrawn,
         "consent_none": done - current - withdrawn,
         "tag_links": taggings,
+        "suppressed": suppressed,
     }
 
 
@@ -806,7 +837,7 @@ def create_demo_users(district_ids: Sequence[int]) -> list[DemoLogin]:
         raise SeedRefused("Demo logins need at least two districts.")
     User = get_user_model()
     admin = User.objects.filter(username="admin").first()
-    admin_password = "(unchanged)"
+    admin_password: str | None = None
     if admin is None:
         admin = User.objects.create_superuser("admin", "admin@campaign.example.org", DEMO_PASSWORD)
         admin_password = DEMO_PASSWORD
@@ -823,7 +854,7 @@ def create_demo_users(district_ids: Sequence[int]) -> list[DemoLogin]:
     logins = [DemoLogin("admin", admin_password, "Superuser")]
     for username, role, districts in team:
         user = User.objects.filter(username=username).first()
-        password = "(unchanged)"
+        password: str | None = None
         if user is None:
             user = User.objects.create_user(
                 username, f"{username}@campaign.example.org", DEMO_PASSWORD
