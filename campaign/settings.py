@@ -227,5 +227,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str(ENV, "LOG_LEVEL", "INFO").upper()},
-    "loggers": {"huey": {"level": "WARNING"}},
+    # run_huey attaches its own handler to "huey"; propagating too would print twice.
+    "loggers": {"huey": {"level": "INFO", "propagate": False}},
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -38,6 +39,9 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        # Announce once the server answers, so the address is the last thing printed
+        # rather than buried in start-up logging.
+        self._wait_until_listening(host, port, children)
         self._announce(url)
         try:
             while not stopping and all(child.poll() is None for child in children):
@@ -55,6 +59,16 @@ class Command(BaseCommand):
         if not stopping:
             raise CommandError("The web server or the queue consumer stopped; both are down now.")
         self.stdout.write("Stopped the web server and the queue consumer.")
+
+    @staticmethod
+    def _wait_until_listening(host: str, port: int, children, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and all(c.poll() is None for c in children):
+            try:
+                with socket.create_connection((host, port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.2)
 
     def _announce(self, url: str) -> None:
         lines = [
