@@ -1,10 +1,20 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from import_export.admin import ExportMixin
+from import_export.formats.base_formats import BINARY_FORMATS, CSV, ODS, XLSX
 
 from campaign.admin_scoping import ScopedModelAdmin, ScopedTabularInline, VisibleRelatedFilter
+from campaign.exports import dataset_export, export_allowed
 from campaign.roles import can
 from contacts.forms import ContactForm, SuppressionForm
+from contacts.importing import ImportReport
+from contacts.importing.admin_views import (
+    PROBLEMS_SHOWN,
+    ImportBatchViewsMixin,
+    SupporterImportMixin,
+)
 from contacts.models import (
     ConsentRecord,
     Contact,
@@ -14,6 +24,7 @@ from contacts.models import (
     Suppression,
     Tag,
 )
+from contacts.resources import ContactResource
 from contacts.services import consent_withdraw, contact_save, school_save, suppression_add
 
 
@@ -71,8 +82,14 @@ class MailableFilter(admin.SimpleListFilter):
 
 
 @admin.register(Contact)
-class ContactAdmin(ScopedModelAdmin):
+class ContactAdmin(SupporterImportMixin, ExportMixin, ScopedModelAdmin):
+    """Import runs Turnout's own pipeline (upload, preview, confirm); export is
+    django-import-export's, neutralised and audited through campaign/exports.py."""
+
     form = ContactForm
+    resource_classes = [ContactResource]
+    formats = [CSV, XLSX, ODS]
+    import_export_change_list_template = "contacts/import_change_list.html"
     list_display = [
         "full_name",
         "email",
@@ -116,6 +133,26 @@ class ContactAdmin(ScopedModelAdmin):
     def save_model(self, request, obj, form, change):
         contact_save(contact=obj)
 
+    def has_export_permission(self, request):
+        return export_allowed(request.user)
+
+    def get_export_data(self, file_format, request, queryset, **kwargs):
+        if not self.has_export_permission(request):
+            raise PermissionDenied
+        dataset = self.get_data_for_export(
+            request,
+            queryset,
+            force_native_type=type(file_format) in BINARY_FORMATS,
+            **kwargs,
+        )
+        return dataset_export(
+            dataset=dataset,
+            file_format=file_format,
+            actor=request.user,
+            what="contacts",
+            encoding=kwargs.get("encoding"),
+        )
+
     def has_withdraw_permission(self, request) -> bool:
         return can(request.user, "change", "contacts.consentrecord")
 
@@ -142,16 +179,65 @@ class ConsentRecordAdmin(ScopedModelAdmin):
 
 
 @admin.register(ImportBatch)
-class ImportBatchAdmin(ScopedModelAdmin):
-    list_display = ["file_name", "created_by", "created_at", "status"]
+class ImportBatchAdmin(ImportBatchViewsMixin, ScopedModelAdmin):
+    list_display = ["file_name", "created_by", "created_at", "status", "progress", "summary"]
     list_filter = ["status"]
-    readonly_fields = [f.name for f in ImportBatch._meta.fields]
+    fields = [
+        "file_name",
+        "created_by",
+        "created_at",
+        "status",
+        "sha256",
+        "options",
+        "counts",
+        "started_at",
+        "finished_at",
+        "undone_at",
+        "error",
+    ]
+    readonly_fields = fields
+    change_form_template = "contacts/import_batch_form.html"
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="Progress")
+    def progress(self, obj: ImportBatch) -> str:
+        if obj.status in {ImportBatch.Status.PENDING, ImportBatch.Status.RUNNING}:
+            return f"{_percent(obj)}%"
+        return obj.get_status_display()
+
+    @admin.display(description="Result")
+    def summary(self, obj: ImportBatch) -> str:
+        counts = obj.counts or {}
+        if not counts:
+            return "—"
+        rejected = sum(counts.get(f"rejected_{c}", 0) for c in ImportReport.REJECTIONS)
+        return (
+            f"{counts.get('created', 0)} new, {counts.get('updated', 0)} updated, "
+            f"{rejected} rejected"
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        batch = self.get_queryset(request).filter(pk=object_id).first()
+        extra_context = dict(extra_context or {})
+        if batch is not None:
+            extra_context["progress_percent"] = _percent(batch)
+            if batch.report:
+                report = ImportReport.from_stored(batch.report, batch_id=batch.pk)
+                extra_context["report"] = report
+                extra_context["problems"] = report.problems[:PROBLEMS_SHOWN]
+                extra_context["more_problems"] = max(0, len(report.problems) - PROBLEMS_SHOWN)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+def _percent(batch: ImportBatch) -> int:
+    if not batch.progress_total:
+        return 0
+    return min(100, int(100 * batch.progress_done / batch.progress_total))
 
 
 @admin.register(Suppression)

@@ -58,6 +58,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
 
 REQUIRED = ("email", "consent")
 
+# Columns the importer itself writes into downloads; ignored without a warning.
+IGNORED = frozenset({"problem"})
+
 # What to call each field when talking to the organiser.
 LABELS = {
     "email": "Email",
@@ -97,6 +100,8 @@ def columns_map(headers: list[str]) -> ColumnMap:
     repeated: list[tuple[int, str, str]] = []
     for position, header in enumerate(headers):
         if not clean_cell(header):
+            continue
+        if _header_key(header) in IGNORED:
             continue
         name = _BY_KEY.get(_header_key(header))
         if name is None:

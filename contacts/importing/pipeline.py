@@ -143,6 +143,7 @@ def _finish(
     }
     batch.error = ""
     batch.upload_path = ""
+    batch.progress_done, batch.progress_total = importer.progress
     batch.save()
     if not options.dry_run:
         audit_record(
@@ -228,6 +229,7 @@ class _Importer:
         self.by_key: dict[str, list[tuple[int, School | int]]] = {}
         self.created_schools: list[int] = []
         self.created_districts: list[int] = []
+        self.progress = (0, 0)
         # New (unsaved) school -> its district, an id or a new District.
         self.pending_district: dict[int, int | District] = {}
         report.headers = list(columns.headers)
@@ -271,6 +273,8 @@ class _Importer:
             self._chunk(parsed)
             if progress is not None:
                 progress(sheet.progress_done(), sheet.progress_total)
+        done = sheet.progress_done()
+        self.progress = (done, max(done, sheet.progress_total))
 
     def _chunk(self, rows: list[_Row]) -> None:
         self._reject_suppressed(rows)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 REJECTIONS = ("invalid_email", "no_consent", "suppressed")
 DUPLICATE = "duplicate_in_file"
+PROBLEM_COLUMN = "Problem"
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class Problem:
 
 @dataclass
 class ImportReport:
+    REJECTIONS: ClassVar[tuple[str, ...]] = REJECTIONS
+
     dry_run: bool
     file_name: str = ""
     sha256: str = ""
@@ -102,5 +105,17 @@ class ImportReport:
         return report
 
     @property
+    def warning_items(self) -> list[tuple[str, int]]:
+        return sorted(self.warnings.items())
+
+    @property
     def rejected_total(self) -> int:
         return sum(self.rejected.values())
+
+    def rejected_table(self) -> tuple[list[str], list[list[str]]]:
+        """The rejected rows as they were uploaded, plus a "Problem" column saying what
+        to fix, ready to correct and upload again (the importer ignores "Problem")."""
+        width = max([len(self.headers), *(len(cells) for _, cells, _ in self.rejected_rows)])
+        headers = [*self.headers, *[""] * (width - len(self.headers)), PROBLEM_COLUMN]
+        rows = [[*cells, *[""] * (width - len(cells)), why] for _, cells, why in self.rejected_rows]
+        return headers, rows

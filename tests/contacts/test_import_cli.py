@@ -14,13 +14,24 @@ from tests.factories import UserFactory
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "import"
 
 
-def manage(*args):
-    """Run the command as `manage.py` would, returning its exit status."""
+def _manage(*args):
     try:
         ManagementUtility(["manage.py", "import_supporters", *map(str, args)]).execute()
     except SystemExit as exc:
         return exc.code or 0
     return 0
+
+
+@pytest.fixture(autouse=True)
+def keep_test_database_open(monkeypatch):
+    # manage.py closes every connection on the way out, which would close the test
+    # suite's in-memory database; the command's own behaviour is unchanged.
+    from django.core.management import base
+
+    monkeypatch.setattr(base.connections, "close_all", lambda: None)
+
+
+manage = _manage
 
 
 def test_json_output_is_one_object_with_exactly_the_documented_keys(organiser, capsys):

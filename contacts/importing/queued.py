@@ -1,0 +1,163 @@
+"""Imports that run on the task queue: the upload waits on disk, the batch shows progress.
+
+The import itself is one transaction, so progress cannot be written through it (nobody
+would see it until the end). On PostgreSQL a second, autocommit connection writes the
+batch's progress columns while the import runs; SQLite allows one writer at a time, so
+there the batch shows its progress only when it finishes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections, transaction
+from django.utils import timezone
+
+from contacts.importing.errors import FileError
+from contacts.importing.pipeline import ImportOptions, supporters_import
+from contacts.importing.report import ImportReport
+from contacts.models import ImportBatch
+
+PROGRESS_EVERY_SECONDS = 1.0
+
+
+def upload_store(*, source, file_name: str) -> Path:
+    """Copy an uploaded file to the upload directory; returns where it now lives."""
+    directory = Path(settings.IMPORT_UPLOAD_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / f"{uuid.uuid4().hex}{Path(file_name).suffix.lower()[:8]}"
+    with open(target, "wb") as out:
+        if hasattr(source, "chunks"):
+            for block in source.chunks():
+                out.write(block)
+        else:
+            with open(source, "rb") as handle:
+                shutil.copyfileobj(handle, out)
+    return target
+
+
+def upload_path(name: str) -> Path:
+    """The stored upload called ``name``; refuses anything outside the upload directory."""
+    directory = Path(settings.IMPORT_UPLOAD_DIR).resolve()
+    path = (directory / Path(name).name).resolve()
+    if path.parent != directory or not path.is_file():
+        raise FileError("The uploaded file is no longer available; upload it again.")
+    return path
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@transaction.atomic
+def batch_queue(*, path: Path, file_name: str, actor, options: ImportOptions) -> ImportBatch:
+    """Record a pending import of a stored upload and enqueue it once committed."""
+    from contacts.tasks import import_batch_run
+
+    batch = ImportBatch.objects.create(
+        created_by=actor,
+        file_name=file_name[:255],
+        sha256=file_sha256(path),
+        options={**options.stored(), "dry_run": False},
+        status=ImportBatch.Status.PENDING,
+        upload_path=path.name,
+    )
+    transaction.on_commit(lambda: import_batch_run(batch.pk))
+    return batch
+
+
+class _BatchProgress:
+    """Writes a running batch's progress from outside the import's transaction."""
+
+    def __init__(self, batch_id: int) -> None:
+        self.batch_id = batch_id
+        self.last = 0.0
+        self.connection = None
+        if connections[DEFAULT_DB_ALIAS].vendor == "postgresql":
+            self.connection = connections.create_connection(DEFAULT_DB_ALIAS)
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if self.connection is None or now - self.last < PROGRESS_EVERY_SECONDS:
+            return
+        self.last = now
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {ImportBatch._meta.db_table} "  # noqa: S608 - table name is ours
+                "SET progress_done = %s, progress_total = %s WHERE id = %s",
+                [done, total, self.batch_id],
+            )
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+
+
+def batch_run(*, batch_id: int, may_retry: bool = False) -> ImportReport | None:
+    """Run a queued import. A file-level error or a crash marks the batch failed with
+    the reason, with nothing of the import written, and deletes the upload. A lost
+    database connection, when ``may_retry``, puts the batch back to pending (keeping
+    the upload) and re-raises so the queue tries again."""
+    updated = ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.PENDING).update(
+        status=ImportBatch.Status.RUNNING, started_at=timezone.now()
+    )
+    if not updated:
+        return None  # already run, or undone: running twice must not import twice
+    batch = ImportBatch.objects.select_related("created_by").get(pk=batch_id)
+    path = Path(settings.IMPORT_UPLOAD_DIR) / batch.upload_path
+    progress = _BatchProgress(batch.pk)
+    options = ImportOptions(
+        consent_wording=batch.options.get("consent_wording", ""),
+        consent_version=batch.options.get("consent_version", ""),
+    )
+    try:
+        report = supporters_import(
+            path=path,
+            file_name=batch.file_name,
+            actor=batch.created_by,
+            options=options,
+            batch=batch,
+            progress=progress,
+        )
+    except (FileError, PermissionDenied) as exc:
+        _fail(batch_id, str(exc))
+        path.unlink(missing_ok=True)
+        return None
+    except (OperationalError, InterfaceError):
+        if may_retry:
+            ImportBatch.objects.filter(pk=batch_id).update(status=ImportBatch.Status.PENDING)
+            raise
+        _fail(batch_id, "The database could not be reached; nothing was imported.")
+        path.unlink(missing_ok=True)
+        raise
+    except Exception as exc:
+        _fail(
+            batch_id,
+            f"The import stopped unexpectedly ({type(exc).__name__}); nothing was "
+            "imported. Try again, or tell the team if it keeps happening.",
+        )
+        path.unlink(missing_ok=True)
+        raise
+    finally:
+        progress.close()
+    path.unlink(missing_ok=True)
+    return report
+
+
+def _fail(batch_id: int, reason: str) -> None:
+    ImportBatch.objects.filter(pk=batch_id).update(
+        status=ImportBatch.Status.FAILED,
+        error=reason,
+        finished_at=timezone.now(),
+        upload_path="",
+    )
