@@ -3,12 +3,18 @@
 It goes through Anymail's own machinery (pre/post-send signals, ``anymail_status``,
 tags, metadata, merge data), so code written against it behaves the same when a
 real ESP is configured. Organisers can read the outbox in the app (/outbox/).
+
+Batch sends are personalised as Mailgun does it: ``%recipient.KEY%`` in the subject,
+bodies and per-recipient headers (``merge_headers``) is replaced by that recipient's
+``merge_data`` value, so the outbox shows each supporter the mail they would get.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
+import re
 import uuid
 from datetime import UTC, datetime
 from email.utils import formataddr
@@ -23,6 +29,27 @@ MESSAGE_ID_HEADER = "X-Outbox-Message-Id"
 TAGS_HEADER = "X-Outbox-Tags"
 METADATA_HEADER = "X-Outbox-Metadata"
 MERGE_DATA_HEADER = "X-Outbox-Merge-Data"
+# Mailgun's batch substitution syntax, which the drives engine compiles to for the outbox.
+MERGE_FIELD = re.compile(r"%recipient\.([^%]+)%")
+
+
+def _personalise(message, data: dict, headers: dict):
+    """A copy of ``message`` with one recipient's merge data and headers filled in."""
+
+    def fill(text):
+        if not isinstance(text, str):
+            return text
+        return MERGE_FIELD.sub(lambda m: str(data.get(m.group(1), m.group(0))), text)
+
+    personal = copy.copy(message)
+    personal.subject = fill(message.subject)
+    personal.body = fill(message.body)
+    personal.alternatives = [
+        type(alt)(fill(alt[0]), alt[1]) if isinstance(alt, tuple) else alt
+        for alt in getattr(message, "alternatives", [])
+    ]
+    personal.extra_headers = {**message.extra_headers, **headers}
+    return personal
 
 
 class OutboxBackend(AnymailBaseBackend):
@@ -53,8 +80,14 @@ class OutboxBackend(AnymailBaseBackend):
 
     def _write(self, payload: OutboxPayload, message, only_to=None) -> str:
         message_id = uuid.uuid4().hex
-        mime = message.message()
         recipient = only_to.addr_spec if only_to else None
+        if recipient and (recipient in payload.merge_data or recipient in payload.merge_headers):
+            message = _personalise(
+                message,
+                payload.merge_data.get(recipient, {}),
+                payload.merge_headers.get(recipient, {}),
+            )
+        mime = message.message()
         if only_to is not None:
             del mime["To"]
             mime["To"] = formataddr((only_to.display_name, only_to.addr_spec))
@@ -84,6 +117,7 @@ class OutboxPayload(BasePayload):
         self.metadata: dict = {}
         self.merge_data: dict = {}
         self.merge_metadata: dict = {}
+        self.merge_headers: dict = {}
 
     # The MIME message Django builds already holds these; Anymail needs to know
     # the backend accepts them.
@@ -146,7 +180,7 @@ class OutboxPayload(BasePayload):
         self.merge_metadata = dict(merge_metadata)
 
     def set_merge_headers(self, merge_headers):
-        pass
+        self.merge_headers = dict(merge_headers)
 
     def set_esp_extra(self, extra):
         pass

@@ -1,0 +1,292 @@
+"""A local fake of Mailgun's messages API, for tests and benchmarks.
+
+It implements what Anymail's real Mailgun backend calls - ``POST /v3/<domain>/messages``
+with HTTP basic auth ``api:<key>`` and the form fields Anymail sends (``from``, ``to``,
+``subject``, ``text``, ``html``, ``h:<Header>``, ``v:<custom data>``, ``o:tag``,
+``recipient-variables``) - and answers as Mailgun does (``{"id": …, "message":
+"Queued. Thank you."}``). Point Anymail at it with ``MAILGUN_API_URL=http://127.0.0.1:<port>/v3``.
+
+Every accepted message is written, one JSON line per recipient with Mailgun's
+``%recipient.KEY%`` substitution applied, to the log file *before* the answer is
+sent: the log is the ground truth of who was sent what. Failures can be injected:
+latency per call, a share of calls answered 429/500 (nothing accepted), a share of
+calls that hang past the client's timeout (nothing accepted), and addresses refused
+with Mailgun's 400 for invalid recipients.
+
+Run it::
+
+    python -m mailings.fake_esp --port 8025 --latency-ms 100 --fail-rate 0.2 \\
+        --log var/fake-esp.jsonl
+
+Standard library only, so it starts in a blink and never imports Django.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import itertools
+import json
+import os
+import random
+import re
+import threading
+import time
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
+
+_PATH = re.compile(r"^/v3/([^/]+)/messages/?$")
+_VARIABLE = re.compile(r"%recipient\.([^%]+)%")
+
+
+class FakeESPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        api_key: str = "fake-key",
+        log_path: str | None = None,
+        latency_ms: float = 0.0,
+        fail_rate: float = 0.0,
+        fail_codes: tuple[int, ...] = (429, 500),
+        timeout_rate: float = 0.0,
+        timeout_seconds: float = 30.0,
+        reject_pattern: str | None = None,
+        store_bodies: bool = False,
+        seed: int | None = None,
+    ):
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.api_key = api_key
+        self.log_path = log_path
+        self.latency = latency_ms / 1000.0
+        self.fail_rate = fail_rate
+        self.fail_codes = fail_codes
+        self.timeout_rate = timeout_rate
+        self.timeout_seconds = timeout_seconds
+        self.reject = re.compile(reject_pattern) if reject_pattern else None
+        self.store_bodies = store_bodies
+        self.random = random.Random(seed)
+        self.lock = threading.Lock()
+        self.counter = itertools.count(1)
+        self.stats = {"calls": 0, "accepted_calls": 0, "messages": 0, "failed_calls": 0}
+        self._log = open(log_path, "ab") if log_path else None  # noqa: SIM115
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v3"
+
+    def start(self) -> FakeESPServer:
+        """Serve in a background thread (for tests and benchmarks)."""
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True, name="fake-esp")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+        if self._log:
+            self._log.close()
+
+    def draw(self) -> str:
+        with self.lock:
+            self.stats["calls"] += 1
+            roll = self.random.random()
+        if roll < self.timeout_rate:
+            return "timeout"
+        if roll < self.timeout_rate + self.fail_rate:
+            return "fail"
+        return "ok"
+
+    def accept(self, domain: str, fields: list[tuple[str, str]]) -> tuple[str, int]:
+        """Log one accepted call, one line per recipient; returns (message id, count)."""
+        single: dict[str, str] = {}
+        recipients: list[str] = []
+        for name, value in fields:
+            if name == "to":
+                recipients.append(value)
+            else:
+                single.setdefault(name, value)
+        variables = json.loads(single.get("recipient-variables") or "{}")
+        with self.lock:
+            message_id = f"<{time.strftime('%Y%m%d%H%M%S')}.{next(self.counter)}@{domain}>"
+        now = time.time()
+        lines = []
+        for to in recipients:
+            address = _addr_spec(to)
+            mine = variables.get(address, {})
+
+            def fill(text: str, mine=mine) -> str:
+                return _VARIABLE.sub(lambda m: str(mine.get(m.group(1), m.group(0))), text)
+
+            record = {
+                "time": now,
+                "message_id": message_id,
+                "to": address,
+                "subject": fill(single.get("subject", "")),
+                "headers": {k[2:]: fill(v) for k, v in single.items() if k.startswith("h:")},
+                "variables": {k[2:]: fill(v) for k, v in single.items() if k.startswith("v:")},
+                "tags": [v for k, v in fields if k == "o:tag"],
+            }
+            if self.store_bodies:
+                record["text"] = fill(single.get("text", ""))
+                record["html"] = fill(single.get("html", ""))
+            lines.append(json.dumps(record, ensure_ascii=False))
+        data = ("\n".join(lines) + "\n").encode() if lines else b""
+        with self.lock:
+            if self._log and data:
+                self._log.write(data)
+                self._log.flush()
+            self.stats["accepted_calls"] += 1
+            self.stats["messages"] += len(recipients)
+        return message_id, len(recipients)
+
+
+def _addr_spec(value: str) -> str:
+    match = re.search(r"<([^>]+)>\s*$", value)
+    return (match.group(1) if match else value).strip()
+
+
+def _form_fields(content_type: str, body: bytes) -> list[tuple[str, str]]:
+    if content_type.startswith("multipart/form-data"):
+        parsed = BytesParser(policy=HTTP).parsebytes(
+            b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+        )
+        fields = []
+        for part in parsed.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if part.get_filename():
+                continue  # attachments are not logged
+            fields.append((name, part.get_content()))
+        return fields
+    return parse_qsl(body.decode(), keep_blank_values=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: FakeESPServer
+
+    def log_message(self, format, *args):  # noqa: A002 - quiet: the log file is the record
+        pass
+
+    def _reply(self, status: int, payload: dict) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):  # noqa: N802
+        if self.path == "/stats":
+            with self.server.lock:
+                self._reply(200, dict(self.server.stats))
+            return
+        self._reply(200, {"message": "Mailgun Magnificent API"})
+
+    def do_POST(self):  # noqa: N802
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        match = _PATH.match(self.path)
+        if match is None:
+            self._reply(404, {"message": "Not found"})
+            return
+        expected = "Basic " + base64.b64encode(f"api:{self.server.api_key}".encode()).decode()
+        if self.headers.get("Authorization") != expected:
+            self._reply(401, {"message": "Forbidden"})
+            return
+        outcome = self.server.draw()
+        if self.server.latency:
+            time.sleep(self.server.latency)
+        if outcome == "timeout":
+            # Hang past the client's timeout, then drop the connection: nothing accepted.
+            time.sleep(self.server.timeout_seconds)
+            self.close_connection = True
+            return
+        if outcome == "fail":
+            code = self.server.random.choice(self.server.fail_codes)
+            with self.server.lock:
+                self.server.stats["failed_calls"] += 1
+            self._reply(code, {"message": "Injected failure, try again later"})
+            return
+        fields = _form_fields(self.headers.get("Content-Type", ""), body)
+        recipients = [_addr_spec(v) for k, v in fields if k == "to"]
+        if not recipients:
+            self._reply(400, {"message": "'to' parameter is missing"})
+            return
+        if self.server.reject and any(self.server.reject.search(r) for r in recipients):
+            self._reply(
+                400,
+                {"message": "'to' parameter is not a valid address. please check documentation"},
+            )
+            return
+        message_id, _ = self.server.accept(match.group(1), fields)
+        self._reply(200, {"id": message_id, "message": "Queued. Thank you."})
+
+
+def read_log(path: str) -> list[dict]:
+    """Every accepted message, one dict per recipient (a torn last line is ignored)."""
+    if not os.path.exists(path):
+        return []
+    records = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return records
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=8025)
+    parser.add_argument("--api-key", default="fake-key")
+    parser.add_argument("--log", default=None, help="JSON lines, one per accepted recipient")
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument(
+        "--fail-rate", type=float, default=0.0, help="share of calls answered 429/500"
+    )
+    parser.add_argument("--fail-codes", default="429,500")
+    parser.add_argument("--timeout-rate", type=float, default=0.0, help="share of calls that hang")
+    parser.add_argument("--timeout-seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--reject-pattern", default=None, help="regex of addresses refused with 400"
+    )
+    parser.add_argument("--store-bodies", action="store_true")
+    parser.add_argument("--seed", type=int, default=None)
+    args = parser.parse_args(argv)
+    server = FakeESPServer(
+        port=args.port,
+        api_key=args.api_key,
+        log_path=args.log,
+        latency_ms=args.latency_ms,
+        fail_rate=args.fail_rate,
+        fail_codes=tuple(int(c) for c in args.fail_codes.split(",") if c.strip()),
+        timeout_rate=args.timeout_rate,
+        timeout_seconds=args.timeout_seconds,
+        reject_pattern=args.reject_pattern,
+        store_bodies=args.store_bodies,
+        seed=args.seed,
+    )
+    print(f"Fake Mailgun on {server.api_url} (log: {args.log or 'none'})", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()
