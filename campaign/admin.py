@@ -112,3 +112,61 @@ class UserAdmin(ScopedModelAdmin, DjangoUserAdmin):
         if not request.user.is_superuser:
             fields += ["is_staff", "is_superuser", "groups", "user_permissions"]
         return fields
+
+
+# --- Canvass packs and GOTV history --------------------------------------------------
+
+from campaign.models import CanvassPack  # noqa: E402
+from contacts.models import GotvEvent  # noqa: E402
+
+
+@admin.register(CanvassPack)
+class CanvassPackAdmin(ScopedModelAdmin):
+    """Packs are requested from the canvass pages; here organisers see who printed what."""
+
+    list_display = [
+        "created_at",
+        "district",
+        "requested_by",
+        "status",
+        "rows",
+        "pages",
+        "sheet_code",
+    ]
+    list_filter = ["status", "with_email"]
+    search_fields = ["sheet_code", "district__name", "requested_by__username"]
+    list_select_related = ["district", "requested_by"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(GotvEvent)
+class GotvEventAdmin(ScopedModelAdmin):
+    """The history of every GOTV status change: who, when and how. Read-only evidence."""
+
+    list_display = ["created_at", "contact", "previous_status", "status", "method", "actor"]
+    list_filter = ["method", "status", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["contact__first_name", "contact__last_name", "contact__email"]
+    list_select_related = ["contact", "actor"]
+    raw_id_fields = ["contact"]
+    date_hierarchy = "created_at"
+
+    def get_queryset(self, request):
+        from contacts.models import Contact
+
+        # GotvEvent has no visible_to of its own: scope it through its contact.
+        visible = Contact.objects.visible_to(request.user).values("pk")
+        return super().get_queryset(request).filter(contact__in=visible)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from campaign.roles import Role
+from campaign.roles import Role, scope_for
 
 
 class Campaign(models.Model):
@@ -129,3 +129,68 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("The audit trail is append-only.")
+
+
+class CanvassPackQuerySet(models.QuerySet):
+    def visible_to(self, user) -> CanvassPackQuerySet:
+        """A pack holds what its requester could see: only they (and organisers) get it,
+        and only while its district is still theirs."""
+        from contacts.models import District
+
+        scope = scope_for(user)
+        if scope.sees_nothing:
+            return self.none()
+        districts = District.objects.visible_to(user).values("pk")
+        packs = self.filter(district__in=districts)
+        return packs if scope.role == Role.ORGANISER else packs.filter(requested_by=user)
+
+
+class CanvassPack(models.Model):
+    """A district's canvass sheets as one PDF, built in the background."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Building"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Deleted after use"
+
+    district = models.ForeignKey(
+        "contacts.District", on_delete=models.CASCADE, related_name="canvass_packs"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="canvass_packs"
+    )
+    with_email = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    schools_total = models.PositiveIntegerField(default=0)
+    schools_done = models.PositiveIntegerField(default=0)
+    rows = models.PositiveIntegerField(default=0)
+    pages = models.PositiveIntegerField(default=0)
+    sheet_code = models.CharField(max_length=32, blank=True)
+    # Relative to settings.CANVASS_DIR; never inside a served directory.
+    file_name = models.CharField(max_length=200, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CanvassPackQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Canvass pack {self.district} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.schools_total:
+            return 0
+        return min(99, round(100 * self.schools_done / self.schools_total))
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == self.Status.DONE and bool(self.file_name)

@@ -3,7 +3,7 @@
 import time
 
 from huey import crontab
-from huey.contrib.djhuey import HUEY, periodic_task
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, periodic_task
 
 HEARTBEAT_KEY = "consumer-heartbeat"
 
@@ -18,3 +18,29 @@ def consumer_last_seen() -> float | None:
     """Seconds since a consumer last ran the heartbeat, or None if never."""
     stamp = HUEY.get(HEARTBEAT_KEY, peek=True)
     return None if stamp is None else max(0.0, time.time() - stamp)
+
+
+# --- Canvass packs and GOTV rules ----------------------------------------------------
+
+
+@db_task(retries=2, retry_delay=30)
+def canvass_pack_task(pack_id: int) -> None:
+    """Build one district pack (the service claims it, so a duplicate does nothing)."""
+    from campaign.canvass.services import canvass_pack_build
+
+    canvass_pack_build(pack_id=pack_id)
+
+
+@db_periodic_task(crontab(minute="*/15"))
+def canvass_packs_expire_task() -> None:
+    from campaign.canvass.services import canvass_packs_expire
+
+    canvass_packs_expire()
+
+
+@db_periodic_task(crontab(minute="*"))
+def gotv_ballot_closed_task() -> None:
+    """After the ballot closes, no GOTV drive may still go out."""
+    from campaign.gotv import gotv_drives_cancel_after_close
+
+    gotv_drives_cancel_after_close()

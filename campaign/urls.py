@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from campaign import views
+from campaign.canvass import views as canvass_views
 from mailings import views as mailing_views
 
 urlpatterns = [
@@ -11,6 +12,8 @@ urlpatterns = [
     path("contacts/", include("contacts.urls")),
     path("mailings/", include("mailings.urls")),
     path("u/<str:token>/", mailing_views.unsubscribe, name="unsubscribe"),
+    path("canvass/", include("campaign.canvass.urls")),
+    path("voted/<str:token>/", canvass_views.voted, name="voted"),
     path("outbox/", views.outbox_list, name="outbox"),
     path("outbox/<str:message_id>/", views.outbox_detail, name="outbox-message"),
     path("outbox/<str:message_id>/html/", views.outbox_html, name="outbox-message-html"),

@@ -1,7 +1,7 @@
 """Writes to supporter data. Views, admin, commands and tasks call these."""
 
 from contacts.services.consent import consent_give, consent_withdraw
-from contacts.services.gotv import gotv_set
+from contacts.services.gotv import gotv_set, gotv_set_many
 from contacts.services.records import (
     contact_prepare,
     contact_save,
@@ -18,6 +18,7 @@ __all__ = [
     "contact_save",
     "district_get_or_create",
     "gotv_set",
+    "gotv_set_many",
     "school_prepare",
     "school_save",
     "suppression_add",

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from campaign.canvass import views
+
+urlpatterns = [
+    path("", views.canvass_home, name="canvass-home"),
+    path("districts/<int:pk>/", views.district_detail, name="canvass-district"),
+    path("districts/<int:pk>/pack/", views.district_pack_request, name="canvass-pack-request"),
+    path("packs/<int:pk>/", views.pack_detail, name="canvass-pack"),
+    path("packs/<int:pk>/download/", views.pack_download, name="canvass-pack-download"),
+    path("schools/<int:pk>/sheet.pdf", views.school_sheet_pdf, name="canvass-sheet-pdf"),
+    path("schools/<int:pk>/sheet.xlsx", views.school_sheet_xlsx, name="canvass-sheet-xlsx"),
+    path("schools/<int:pk>/tick/", views.school_tick, name="canvass-tick"),
+    path("schools/<int:pk>/upload/", views.school_upload, name="canvass-upload"),
+]

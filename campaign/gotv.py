@@ -1,0 +1,82 @@
+"""Campaign-wide get-out-the-vote rules, driven by the active campaign's ballot window.
+
+* Before the ballot opens nobody can have a ballot paper or have voted: only pledges
+  (pledged, won't vote, back to unknown) can be recorded.
+* Once it has closed, no GOTV drive may still go out: scheduled drives are cancelled
+  by a periodic task.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from campaign.models import Campaign
+from campaign.selectors import campaign_active
+from contacts.models import Contact
+
+logger = logging.getLogger(__name__)
+
+PLEDGE_STATUSES = frozenset({Contact.Gotv.UNKNOWN, Contact.Gotv.PLEDGED, Contact.Gotv.WONT_VOTE})
+
+
+class GotvRuleError(ValidationError):
+    """A GOTV status that the campaign's ballot window does not allow right now."""
+
+
+def ballot_window_check(
+    *, status: str, at: datetime | None = None, campaign: Campaign | None = None
+) -> None:
+    """Raise GotvRuleError if ``status`` may not be recorded at ``at``."""
+    if status not in Contact.Gotv.values:
+        raise GotvRuleError(
+            f"{status!r} is not a GOTV status; use one of {', '.join(Contact.Gotv.values)}."
+        )
+    campaign = campaign or campaign_active()
+    at = at or timezone.now()
+    if campaign is not None and at < campaign.ballot_opens and status not in PLEDGE_STATUSES:
+        opens = date_format(timezone.localtime(campaign.ballot_opens), "j F Y, H:i")
+        raise GotvRuleError(
+            f"The ballot opens on {opens}: until then only pledges can be recorded "
+            f"(pledged, won't vote or unknown), not {Contact.Gotv(status).label.lower()}."
+        )
+
+
+def ballot_closed(*, at: datetime | None = None, campaign: Campaign | None = None) -> bool:
+    campaign = campaign or campaign_active()
+    return campaign is not None and (at or timezone.now()) >= campaign.ballot_closes
+
+
+def gotv_drives_cancel_after_close(*, now: datetime | None = None) -> int:
+    """Cancel drives still waiting to go out once the ballot has closed.
+
+    Only drives that have not started (scheduled, or awaiting approval) are cancelled
+    here: they hold no recipient rows yet, so the status is the whole of it. A drive
+    already sending is the drives engine's to stop (mailing_cancel needs an actor);
+    see the note in the final report.
+    """
+    from mailings.models import Mailing
+
+    campaign = campaign_active()
+    if not ballot_closed(at=now, campaign=campaign):
+        return 0
+    waiting = (Mailing.Status.SCHEDULED, Mailing.Status.AWAITING_APPROVAL)
+    cancelled = 0
+    for mailing_id in Mailing.objects.filter(status__in=waiting).values_list("pk", flat=True):
+        with transaction.atomic():
+            mailing = Mailing.objects.select_for_update().get(pk=mailing_id)
+            if mailing.status not in waiting:
+                continue
+            mailing.status = Mailing.Status.CANCELLED
+            mailing.status_reason = "Cancelled automatically: the ballot has closed."
+            mailing.finished_at = now or timezone.now()
+            mailing.save(update_fields=["status", "status_reason", "finished_at", "updated_at"])
+            cancelled += 1
+    if cancelled:
+        logger.info("Cancelled %s waiting drive(s): the ballot has closed.", cancelled)
+    return cancelled
