@@ -34,20 +34,20 @@ from contacts.importing.cells import (
 )
 from contacts.importing.columns import ColumnMap, columns_map
 from contacts.importing.errors import FileError
+from contacts.importing.places import PlacesMixin
 from contacts.importing.reading import Sheet, file_fingerprint, sheet_open
 from contacts.importing.report import DUPLICATE, ImportReport
+from contacts.importing.row import Row
+from contacts.importing.upsert import UpsertMixin
 from contacts.models import (
     ConsentRecord,
     Contact,
     District,
     ImportBatch,
-    ImportChange,
     School,
     Suppression,
-    name_key,
 )
 from contacts.normalise import normalise_email
-from contacts.services import school_prepare
 from contacts.suppression import address_hash
 
 # Called as progress(done, total) after each chunk, in the reader's units.
@@ -155,51 +155,7 @@ def _finish(
         )
 
 
-class _Row:
-    """One data row on its way through the checks."""
-
-    __slots__ = (
-        "cells",
-        "consent_at",
-        "district",
-        "district_name",
-        "email",
-        "email_hash",
-        "first_name",
-        "last_name",
-        "mobile",
-        "notes",
-        "number",
-        "problems",
-        "rejected",
-        "role",
-        "school",
-        "school_name",
-        "urn",
-    )
-
-    def __init__(self, number: int, cells: list[Cell]) -> None:
-        self.number = number
-        self.cells = cells
-        self.rejected: str | None = None
-        self.problems: list[tuple[str, str, str]] = []  # (column, code, message)
-        self.school: int | School | None = None
-        self.district: int | District | None = None
-
-
-def _id(ref: int | School | District | None) -> int | None:
-    return ref if ref is None or isinstance(ref, int) else ref.pk
-
-
-def _key(ref: int | District) -> int | tuple[str, int]:
-    return ref if isinstance(ref, int) else ("new", id(ref))
-
-
-def _same(a: int | District, b: int | District) -> bool:
-    return _key(a) == _key(b)
-
-
-class _Importer:
+class _Importer(PlacesMixin, UpsertMixin):
     def __init__(
         self,
         *,
@@ -276,10 +232,10 @@ class _Importer:
         done = sheet.progress_done()
         self.progress = (done, max(done, sheet.progress_total))
 
-    def _chunk(self, rows: list[_Row]) -> None:
+    def _chunk(self, rows: list[Row]) -> None:
         self._reject_suppressed(rows)
         existing = self._existing_contacts([r for r in rows if r.rejected is None])
-        accepted: list[_Row] = []
+        accepted: list[Row] = []
         for row in rows:
             if row.rejected is not None:
                 continue
@@ -308,8 +264,8 @@ class _Importer:
             return None
         return cells[position]
 
-    def _parse(self, number: int, cells: list[Cell]) -> _Row:
-        row = _Row(number, cells)
+    def _parse(self, number: int, cells: list[Cell]) -> Row:
+        row = Row(number, cells)
         raw_email = cell_text(self._cell(cells, "email"))
         if not raw_email:
             return self._reject(
@@ -346,7 +302,7 @@ class _Importer:
         self._parse_details(row, cells)
         return row
 
-    def _parse_details(self, row: _Row, cells: list[Cell]) -> None:
+    def _parse_details(self, row: Row, cells: list[Cell]) -> None:
         row.first_name = cell_text(self._cell(cells, "first_name"))
         row.last_name = cell_text(self._cell(cells, "last_name"))
         if self.col["first_name"] is None and self.col["last_name"] is None:
@@ -381,7 +337,7 @@ class _Importer:
         row.urn = cell_text(self._cell(cells, "urn"))
         row.district_name = " ".join(cell_text(self._cell(cells, "district")).split())
 
-    def _consent_at(self, row: _Row, cell: Cell) -> datetime:
+    def _consent_at(self, row: Row, cell: Cell) -> datetime:
         try:
             given = parse_date(cell)
         except (ValueError, OverflowError):
@@ -406,17 +362,17 @@ class _Importer:
             return self.now
         return _midday(given)
 
-    def _reject(self, row: _Row, column: str, code: str, message: str) -> _Row:
+    def _reject(self, row: Row, column: str, code: str, message: str) -> Row:
         row.rejected = code
         row.problems = [(self.header[column], code, message)]
         return row
 
-    def _warn(self, row: _Row, column: str, code: str, message: str) -> None:
+    def _warn(self, row: Row, column: str, code: str, message: str) -> None:
         row.problems.append((self.header[column], code, message))
 
     # --- questions for the database, one per chunk --------------------------------
 
-    def _reject_suppressed(self, rows: list[_Row]) -> None:
+    def _reject_suppressed(self, rows: list[Row]) -> None:
         hashes = {row.email_hash for row in rows if row.rejected is None}
         if not hashes:
             return
@@ -435,7 +391,7 @@ class _Importer:
                     "never imported again.",
                 )
 
-    def _existing_contacts(self, rows: list[_Row]) -> dict[str, dict]:
+    def _existing_contacts(self, rows: list[Row]) -> dict[str, dict]:
         emails = {row.email for row in rows}
         if not emails:
             return {}
@@ -467,258 +423,9 @@ class _Importer:
                 )
         return existing
 
-    def _resolve_places(self, rows: list[_Row]) -> None:
-        """Give each row a school and district: ids of existing ones, or new objects
-        created here in bulk (a new district only if something ends up in it)."""
-        self._load_schools(rows)
-        new_districts: dict[str, District] = {}
-        new_schools: list[School] = []
-        has_district_column = self.col["district"] is not None
-        for row in rows:
-            district: int | District | None = None
-            if row.district_name:
-                key = row.district_name.lower()
-                district = self.districts.get(key) or new_districts.get(key)
-                if district is None:
-                    district = new_districts[key] = District(name=row.district_name[:120])
-            row.school = self._match_school(row, district, new_schools)
-            school_district = self._school_district(row.school)
-            if school_district is not None:
-                if district is not None and not _same(district, school_district):
-                    self._warn(
-                        row,
-                        "district",
-                        "district_mismatch",
-                        f'The school is not in district "{row.district_name}"; the '
-                        "school's own district was used.",
-                    )
-                row.district = school_district
-            else:
-                row.district = district
-            if has_district_column and not row.district_name:
-                self._warn(
-                    row,
-                    "district",
-                    "missing_district",
-                    "No district given; the school's district was used."
-                    if row.district is not None
-                    else "No district given and the school is not known, so the supporter "
-                    "has no district yet.",
-                )
-        used = {id(row.district) for row in rows} | {
-            id(self.pending_district[id(school)]) for school in new_schools
-        }
-        wanted = [d for d in new_districts.values() if id(d) in used]
-        if wanted:
-            District.objects.bulk_create(wanted)
-            for created in wanted:
-                self.districts[created.name.lower()] = created.pk
-                self.created_districts.append(created.pk)
-            self.report.districts_created += len(wanted)
-        if new_schools:
-            for school in new_schools:
-                school.district_id = _id(self.pending_district.pop(id(school)))
-            School.objects.bulk_create(new_schools)
-            for school in new_schools:
-                self.school_district[school.pk] = school.district_id
-                self.created_schools.append(school.pk)
-            self.report.schools_created += len(new_schools)
-        # From here on every reference is an id (new objects now have theirs).
-        for row in rows:
-            row.district = _id(row.district)
-            row.school = _id(row.school)
-        for key, candidates in self.by_key.items():
-            if any(not isinstance(s, int) for _, s in candidates):
-                self.by_key[key] = [(_id(d), _id(s)) for d, s in candidates]
-        for urn, school in list(self.by_urn.items()):
-            if isinstance(school, School):
-                self.by_urn[urn] = school.pk
-
-    def _school_district(self, school: School | int | None) -> int | District | None:
-        if school is None:
-            return None
-        if isinstance(school, School):
-            return self.pending_district[id(school)]
-        return self.school_district.get(school)
-
-    def _load_schools(self, rows: list[_Row]) -> None:
-        urns = {row.urn for row in rows if row.urn and row.urn not in self.by_urn}
-        if urns:
-            for pk, urn, district_id in School.objects.filter(urn__in=urns).values_list(
-                "pk", "urn", "district_id"
-            ):
-                self.by_urn[urn] = pk
-                self.school_district[pk] = district_id
-            for urn in urns:
-                self.by_urn.setdefault(urn, None)
-        keys = {name_key(row.school_name) for row in rows if row.school_name}
-        keys = {key for key in keys if key and key not in self.by_key}
-        if keys:
-            for pk, key, district_id in (
-                School.objects.filter(name_key__in=keys)
-                .order_by("pk")
-                .values_list("pk", "name_key", "district_id")
-            ):
-                self.by_key.setdefault(key, []).append((district_id, pk))
-                self.school_district[pk] = district_id
-            for key in keys:
-                self.by_key.setdefault(key, [])
-
-    def _match_school(
-        self, row: _Row, district: int | District | None, new_schools: list[School]
-    ) -> School | int | None:
-        """URN first, then the name within the district; a new school when neither
-        matches and the district is known."""
-        if row.urn:
-            found = self.by_urn.get(row.urn)
-            if found is not None:
-                return found
-        if not row.school_name:
-            if row.urn:
-                self._warn(
-                    row,
-                    "urn",
-                    "unknown_school",
-                    f"URN {row.urn} is not a school Turnout knows and the row has no school "
-                    "name, so the school was left blank.",
-                )
-            return None
-        key = name_key(row.school_name)
-        candidates = self.by_key.setdefault(key, [])
-        if district is not None:
-            for candidate_district, school in candidates:
-                if _same(candidate_district, district):
-                    return school
-            school = school_prepare(
-                school=School(name=row.school_name[:200], urn=(row.urn or None))
-            )
-            self.pending_district[id(school)] = district
-            new_schools.append(school)
-            candidates.append((district, school))
-            if row.urn:
-                self.by_urn[row.urn] = school
-            return school
-        if len({_key(d) for d, _ in candidates}) == 1:
-            return candidates[0][1]
-        self._warn(
-            row,
-            "school",
-            "unknown_school",
-            f'School "{row.school_name}" '
-            + ("is in more than one district" if candidates else "is not a school Turnout knows")
-            + " and the row gives no district or known URN, so the school was left blank.",
-        )
-        return None
-
-    # --- writing ----------------------------------------------------------------------
-
-    def _write(self, rows: list[_Row], existing: dict[str, dict]) -> None:
-        creates: list[tuple[_Row, Contact]] = []
-        changes: list[tuple[_Row, dict, dict]] = []
-        for row in rows:
-            found = existing.get(row.email)
-            if found is None:
-                if not row.first_name and not row.last_name:
-                    self._warn(
-                        row,
-                        "first_name",
-                        "missing_name",
-                        "The row has no name; the supporter was imported without one.",
-                    )
-                contact = Contact(
-                    first_name=row.first_name[:150],
-                    last_name=row.last_name[:150],
-                    email=row.email,
-                    email_hash=row.email_hash,
-                    mobile=row.mobile,
-                    school_id=row.school,
-                    district_id=row.district,
-                    role=row.role or Contact.Role.MEMBER,
-                    notes=row.notes,
-                    source_import=self.batch,
-                    created_at=self.now,
-                )
-                creates.append((row, contact))
-                continue
-            new = self._changed_fields(row, found)
-            if new or not found["has_consent"]:
-                changes.append((row, found, new))
-                self.report.updated += 1
-            else:
-                self.report.unchanged += 1
-        if creates:
-            Contact.objects.bulk_create([contact for _, contact in creates], batch_size=2000)
-            ConsentRecord.objects.bulk_create(
-                [self._consent(contact.pk, row.consent_at) for row, contact in creates],
-                batch_size=2000,
-            )
-            self.report.created += len(creates)
-        if changes:
-            self._apply_changes(changes)
-
-    def _changed_fields(self, row: _Row, found: dict) -> dict:
-        wanted = {
-            "first_name": row.first_name[:150],
-            "last_name": row.last_name[:150],
-            "mobile": row.mobile,
-            "school_id": row.school,
-            "district_id": row.district,
-            "notes": row.notes,
-        }
-        if row.role == Contact.Role.MEMBER:
-            # "Rep? no" says the person is not a rep; it does not demote an activist.
-            if found["role"] == Contact.Role.REP:
-                wanted["role"] = Contact.Role.MEMBER
-        elif row.role:
-            wanted["role"] = row.role
-        # A blank cell never erases what is stored.
-        return {
-            name: value
-            for name, value in wanted.items()
-            if value not in ("", None) and value != found[name]
-        }
-
-    def _apply_changes(self, changes: list[tuple[_Row, dict, dict]]) -> None:
-        groups: dict[tuple[str, ...], list[Contact]] = {}
-        records: list[ImportChange] = []
-        new_consents: list[ConsentRecord] = []
-        consent_owner: list[ImportChange] = []
-        for row, found, new in changes:
-            if new:
-                contact = Contact(pk=found["pk"], updated_at=self.now, **new)
-                groups.setdefault(tuple(sorted(new)), []).append(contact)
-            change = ImportChange(
-                batch=self.batch,
-                contact_id=found["pk"],
-                previous={name: found[name] for name in new},
-            )
-            records.append(change)
-            if not found["has_consent"]:
-                new_consents.append(self._consent(found["pk"], row.consent_at))
-                consent_owner.append(change)
-        for fields, contacts in groups.items():
-            Contact.objects.bulk_update(contacts, [*fields, "updated_at"], batch_size=1000)
-        if new_consents:
-            ConsentRecord.objects.bulk_create(new_consents, batch_size=2000)
-            for change, consent in zip(consent_owner, new_consents, strict=True):
-                change.consent_record_id = consent.pk
-        ImportChange.objects.bulk_create(records, batch_size=2000)
-
-    def _consent(self, contact_id: int, given_at: datetime) -> ConsentRecord:
-        return ConsentRecord(
-            contact_id=contact_id,
-            channel=ConsentRecord.Channel.EMAIL,
-            given_at=given_at,
-            source=self.source,
-            wording=self.wording,
-            version=self.version,
-            method=ConsentRecord.Method.IMPORT,
-            created_at=self.now,
-        )
-
     # --- the report -------------------------------------------------------------------
 
-    def _report(self, rows: list[_Row]) -> None:
+    def _report(self, rows: list[Row]) -> None:
         report = self.report
         for row in rows:
             if row.rejected == DUPLICATE:

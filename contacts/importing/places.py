@@ -1,0 +1,175 @@
+"""Schools and districts for imported rows: URN first, then the name within the
+district, created (in bulk) when new; districts by trimmed, case-insensitive name."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from contacts.importing.row import Row
+from contacts.models import District, School
+from contacts.models import name_key as _name_key
+from contacts.services import school_prepare
+
+# The same few thousand school names recur on every chunk of a big file.
+name_key = lru_cache(maxsize=65536)(_name_key)
+
+
+def _id(ref: int | School | District | None) -> int | None:
+    return ref if ref is None or isinstance(ref, int) else ref.pk
+
+
+def _key(ref: int | District) -> int | tuple[str, int]:
+    return ref if isinstance(ref, int) else ("new", id(ref))
+
+
+def _same(a: int | District, b: int | District) -> bool:
+    return _key(a) == _key(b)
+
+
+class PlacesMixin:
+    """Part of the importer: needs ``districts``, ``by_urn``, ``by_key``,
+    ``school_district``, ``pending_district``, ``created_*``, ``report``, ``col``
+    and ``_warn`` from it."""
+
+    def _resolve_places(self, rows: list[Row]) -> None:
+        """Give each row a school and district: ids of existing ones, or new objects
+        created here in bulk (a new district only if something ends up in it)."""
+        self._load_schools(rows)
+        new_districts: dict[str, District] = {}
+        new_schools: list[School] = []
+        has_district_column = self.col["district"] is not None
+        for row in rows:
+            district: int | District | None = None
+            if row.district_name:
+                key = row.district_name.lower()
+                district = self.districts.get(key) or new_districts.get(key)
+                if district is None:
+                    district = new_districts[key] = District(name=row.district_name[:120])
+            row.school = self._match_school(row, district, new_schools)
+            school_district = self._school_district(row.school)
+            if school_district is not None:
+                if district is not None and not _same(district, school_district):
+                    self._warn(
+                        row,
+                        "district",
+                        "district_mismatch",
+                        f'The school is not in district "{row.district_name}"; the '
+                        "school's own district was used.",
+                    )
+                row.district = school_district
+            else:
+                row.district = district
+            if has_district_column and not row.district_name:
+                self._warn(
+                    row,
+                    "district",
+                    "missing_district",
+                    "No district given; the school's district was used."
+                    if row.district is not None
+                    else "No district given and the school is not known, so the supporter "
+                    "has no district yet.",
+                )
+        used = {id(row.district) for row in rows} | {
+            id(self.pending_district[id(school)]) for school in new_schools
+        }
+        wanted = [d for d in new_districts.values() if id(d) in used]
+        if wanted:
+            District.objects.bulk_create(wanted)
+            for created in wanted:
+                self.districts[created.name.lower()] = created.pk
+                self.created_districts.append(created.pk)
+            self.report.districts_created += len(wanted)
+        if new_schools:
+            for school in new_schools:
+                school.district_id = _id(self.pending_district.pop(id(school)))
+            School.objects.bulk_create(new_schools)
+            for school in new_schools:
+                self.school_district[school.pk] = school.district_id
+                self.created_schools.append(school.pk)
+            self.report.schools_created += len(new_schools)
+        # From here on every reference is an id (new objects now have theirs).
+        for row in rows:
+            row.district = _id(row.district)
+            row.school = _id(row.school)
+        for key, candidates in self.by_key.items():
+            if any(not isinstance(s, int) for _, s in candidates):
+                self.by_key[key] = [(_id(d), _id(s)) for d, s in candidates]
+        for urn, school in list(self.by_urn.items()):
+            if isinstance(school, School):
+                self.by_urn[urn] = school.pk
+
+    def _school_district(self, school: School | int | None) -> int | District | None:
+        if school is None:
+            return None
+        if isinstance(school, School):
+            return self.pending_district[id(school)]
+        return self.school_district.get(school)
+
+    def _load_schools(self, rows: list[Row]) -> None:
+        urns = {row.urn for row in rows if row.urn and row.urn not in self.by_urn}
+        if urns:
+            for pk, urn, district_id in School.objects.filter(urn__in=urns).values_list(
+                "pk", "urn", "district_id"
+            ):
+                self.by_urn[urn] = pk
+                self.school_district[pk] = district_id
+            for urn in urns:
+                self.by_urn.setdefault(urn, None)
+        keys = {name_key(row.school_name) for row in rows if row.school_name}
+        keys = {key for key in keys if key and key not in self.by_key}
+        if keys:
+            for pk, key, district_id in (
+                School.objects.filter(name_key__in=keys)
+                .order_by("pk")
+                .values_list("pk", "name_key", "district_id")
+            ):
+                self.by_key.setdefault(key, []).append((district_id, pk))
+                self.school_district[pk] = district_id
+            for key in keys:
+                self.by_key.setdefault(key, [])
+
+    def _match_school(
+        self, row: Row, district: int | District | None, new_schools: list[School]
+    ) -> School | int | None:
+        """URN first, then the name within the district; a new school when neither
+        matches and the district is known."""
+        if row.urn:
+            found = self.by_urn.get(row.urn)
+            if found is not None:
+                return found
+        if not row.school_name:
+            if row.urn:
+                self._warn(
+                    row,
+                    "urn",
+                    "unknown_school",
+                    f"URN {row.urn} is not a school Turnout knows and the row has no school "
+                    "name, so the school was left blank.",
+                )
+            return None
+        key = name_key(row.school_name)
+        candidates = self.by_key.setdefault(key, [])
+        if district is not None:
+            for candidate_district, school in candidates:
+                if _same(candidate_district, district):
+                    return school
+            school = school_prepare(
+                school=School(name=row.school_name[:200], urn=(row.urn or None))
+            )
+            self.pending_district[id(school)] = district
+            new_schools.append(school)
+            candidates.append((district, school))
+            if row.urn:
+                self.by_urn[row.urn] = school
+            return school
+        if len({_key(d) for d, _ in candidates}) == 1:
+            return candidates[0][1]
+        self._warn(
+            row,
+            "school",
+            "unknown_school",
+            f'School "{row.school_name}" '
+            + ("is in more than one district" if candidates else "is not a school Turnout knows")
+            + " and the row gives no district or known URN, so the school was left blank.",
+        )
+        return None
