@@ -12,9 +12,8 @@ from datetime import datetime, timedelta
 from itertools import accumulate, islice
 
 from contacts.demo.vocabulary import (
-    _FOLD,
-    _ROMANISED,
     ACTIVIST_PHONE_BANKER_SHARE,
+    ASCII_FOLD_TABLE,
     CONSENT_MAX_AGE_DAYS,
     CONSENT_METHOD_WEIGHTS,
     CONSENT_SOURCES,
@@ -31,6 +30,7 @@ from contacts.demo.vocabulary import (
     NAME_POOLS,
     NO_SCHOOL_SHARE,
     ROLE_WEIGHTS,
+    ROMANISED,
     SCHOOL_FAITH_SUFFIXES,
     SCHOOL_PLACES,
     SCHOOL_SAINTS,
@@ -92,7 +92,7 @@ def stream(seed: int, stage: str) -> random.Random:
 
 def ascii_fold(text: str) -> str:
     """Lower-case ASCII letters and digits only: "Ó Súilleabháin" -> "osuilleabhain"."""
-    text = "".join(_ROMANISED.get(ch, ch) for ch in text).translate(_FOLD)
+    text = "".join(ROMANISED.get(ch, ch) for ch in text).translate(ASCII_FOLD_TABLE)
     text = unicodedata.normalize("NFKD", text)
     return re.sub(r"[^a-z0-9]", "", text.encode("ascii", "ignore").decode().lower())
 

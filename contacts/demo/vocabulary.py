@@ -253,13 +253,13 @@ NAME_POOLS: dict[str, tuple[float, tuple[str, ...], tuple[str, ...]]] = {
         "Ahmadi", "Karimi", "Osman", "Al-Sayed",
     )),
 }  # fmt: skip
-_ROMANISED = {
+ROMANISED = {
     "王": "wang", "李": "li", "张": "zhang", "刘": "liu", "陈": "chen", "杨": "yang",
     "黄": "huang", "伟": "wei", "芳": "fang", "娜": "na", "静": "jing", "磊": "lei",
     "敏": "min", "军": "jun", "丽": "li",
 }  # fmt: skip
 # Letters NFKD leaves alone because they are not "letter + accent".
-_FOLD = str.maketrans(
+ASCII_FOLD_TABLE = str.maketrans(
     {"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "æ": "ae", "ß": "ss", "đ": "d", "œ": "oe",
      "ı": "i", "þ": "th", "ð": "d"}
 )  # fmt: skip
