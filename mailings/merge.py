@@ -131,12 +131,17 @@ class Template:
         return frozenset(found)
 
     def for_esp(self, placeholder: str) -> Template:
-        """The same template in an ESP's batch syntax; HTML reads the escaped values."""
+        """The same template in an ESP's batch syntax; HTML reads the escaped values.
+
+        Link fields are our own URLs with nothing to escape (``merge_data`` checks), so
+        both parts share one variable and every recipient's data stays small.
+        """
+
+        def key(name: str, html: bool) -> str:
+            return f"html_{name}" if html and name not in URL_FIELDS else name
 
         def rewrite(part: str, html: bool) -> str:
-            return _MARKER.sub(
-                lambda m: placeholder.format(f"html_{m.group(1)}" if html else m.group(1)), part
-            )
+            return _MARKER.sub(lambda m: placeholder.format(key(m.group(1), html)), part)
 
         return Template(
             subject=rewrite(self.subject, False),
@@ -214,8 +219,34 @@ def merge_data(values: dict[str, str], fields: frozenset[str]) -> dict[str, str]
     for name in fields:
         value = values.get(name, "")
         data[name] = value
-        data[f"html_{name}"] = escape(value)
+        if name in URL_FIELDS:
+            if escape(value) != value:
+                raise ValueError(
+                    f"{name} must not contain HTML special characters: check SITE_URL."
+                )
+        else:
+            data[f"html_{name}"] = escape(value)
     return data
+
+
+def fill(template: Template, values: dict[str, str]) -> Template:
+    """Substitute only the fields given (the same for every recipient of a drive),
+    leaving the other markers for the ESP."""
+
+    def sub(part: str, html: bool) -> str:
+        def one(match):
+            name = match.group(1)
+            if name not in values:
+                return match.group(0)
+            return escape(values[name]) if html else values[name]
+
+        return _MARKER.sub(one, part)
+
+    return Template(
+        subject=sub(template.subject, False),
+        html=sub(template.html, True),
+        text=sub(template.text, False),
+    )
 
 
 def render(template: Template, values: dict[str, str]) -> Template:

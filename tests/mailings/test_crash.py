@@ -113,7 +113,7 @@ class Drive:
         )
 
     def start_consumer(self) -> None:
-        self.consumer = self._python("manage.py", "run_huey")
+        self.consumer = self._python("manage.py", "run_huey", "-d", "0.1", "-m", "1")
 
     def kill_consumer(self) -> None:
         self.consumer.send_signal(signal.SIGKILL)

@@ -19,10 +19,13 @@ def user_named(username: str | None):
     return user
 
 
-def mailing_by_id(pk: int, *, user) -> Mailing:
-    mailing = Mailing.objects.visible_to(user).filter(pk=pk).first()
+def mailing_by_id(pk: int, *, user=None) -> Mailing:
+    """The drive, as ``user`` may see it; with no user (a shell on the server) any drive."""
+    drives = Mailing.objects.all() if user is None else Mailing.objects.visible_to(user)
+    mailing = drives.filter(pk=pk).first()
     if mailing is None:
-        raise CommandError(f"No drive {pk} that {user.get_username()} may see.")
+        who = f" that {user.get_username()} may see" if user is not None else ""
+        raise CommandError(f"No drive {pk}{who}.")
     return mailing
 
 

@@ -15,7 +15,8 @@ class Command(BaseCommand):
         parser.add_argument("--as", dest="username", metavar="USERNAME")
 
     def handle(self, *args, **options):
-        mailing = mailing_by_id(options["mailing_id"], user=user_named(options["username"]))
+        user = user_named(options["username"]) if options["username"] else None
+        mailing = mailing_by_id(options["mailing_id"], user=user)
         counts = mailing_progress(mailing=mailing)
         report = {
             "id": mailing.pk,
