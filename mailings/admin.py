@@ -184,6 +184,8 @@ class MailingAdmin(ScopedModelAdmin):
             for key in ["name", "subject", "body", "scheduled_for", *AUDIENCE]
             if key in data
         }
+        if change and not fields:
+            return  # a started drive's form is all read-only: nothing to save
         if change:
             saved = mailing_update(actor=request.user, mailing=obj, **fields)
         else:

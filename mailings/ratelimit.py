@@ -18,7 +18,7 @@ from functools import cache
 from typing import Protocol
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 
 from mailings.models import SendRateState
 
@@ -38,7 +38,7 @@ class DatabaseRateLimiter:
         self.rate = rate
 
     def reserve(self, n: int) -> float:
-        for _ in range(3):
+        for _ in range(100):
             try:
                 with transaction.atomic():
                     state = SendRateState.objects.select_for_update().filter(key=self.key).first()
@@ -53,6 +53,12 @@ class DatabaseRateLimiter:
             except IntegrityError:
                 # Two processes created the row at once; the loser books on the winner's.
                 continue
+            except OperationalError as exc:
+                # SQLite's shared-cache databases report contention at once instead of
+                # waiting for the busy timeout; try again shortly.
+                if "locked" not in str(exc):
+                    raise
+                time.sleep(0.01)
         raise RuntimeError("Could not book the send rate.")
 
 

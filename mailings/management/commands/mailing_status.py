@@ -3,6 +3,7 @@ import json
 from django.core.management.base import BaseCommand
 
 from mailings.management.commands._common import mailing_by_id, user_named
+from mailings.models import Recipient
 from mailings.selectors import mailing_progress
 
 
@@ -28,6 +29,13 @@ class Command(BaseCommand):
             "exclusions": mailing.exclusions,
             "started_at": mailing.started_at.isoformat() if mailing.started_at else None,
             "finished_at": mailing.finished_at.isoformat() if mailing.finished_at else None,
+            # Rows a crash or timeout left unsure: for a person to check, never re-sent.
+            "review": [
+                {"id": pk, "email": email, "reason": error}
+                for pk, email, error in Recipient.objects.filter(
+                    mailing=mailing, status=Recipient.Status.UNKNOWN
+                ).values_list("pk", "email", "error")[:1000]
+            ],
         }
         if options["json"]:
             self.stdout.write(json.dumps(report))
