@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time
+from functools import lru_cache
 from itertools import islice
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from contacts.importing.cells import (
     Cell,
     cell_text,
     parse_date,
+    parse_email,
     parse_mobile,
     parse_role,
     parse_yes_no,
@@ -39,6 +41,7 @@ from contacts.importing.reading import Sheet, file_fingerprint, sheet_open
 from contacts.importing.report import DUPLICATE, ImportReport
 from contacts.importing.row import Row
 from contacts.importing.upsert import UpsertMixin
+from contacts.importing.writes import CopyWorker, one_of
 from contacts.models import (
     ConsentRecord,
     Contact,
@@ -47,7 +50,6 @@ from contacts.models import (
     School,
     Suppression,
 )
-from contacts.normalise import normalise_email
 from contacts.suppression import address_hash
 
 # Called as progress(done, total) after each chunk, in the reader's units.
@@ -188,6 +190,7 @@ class _Importer(PlacesMixin, UpsertMixin):
         self.progress = (0, 0)
         # New (unsaved) school -> its district, an id or a new District.
         self.pending_district: dict[int, int | District] = {}
+        self.pending_key: dict[int, str] = {}
         report.headers = list(columns.headers)
         for _position, header in columns.unknown:
             report.problem(
@@ -211,6 +214,15 @@ class _Importer(PlacesMixin, UpsertMixin):
     # --- the loop ---------------------------------------------------------------------
 
     def run(self, sheet: Sheet, progress: ProgressFn | None) -> None:
+        self.copier = CopyWorker()
+        try:
+            self._run(sheet, progress)
+        except BaseException:
+            self.copier.close(raise_errors=False)  # the first error is the one to report
+            raise
+        self.copier.close()
+
+    def _run(self, sheet: Sheet, progress: ProgressFn | None) -> None:
         last = sheet.header_row
         limit = settings.IMPORT_MAX_ROWS
         rows = iter(sheet.rows)
@@ -272,7 +284,7 @@ class _Importer(PlacesMixin, UpsertMixin):
                 row, "email", "invalid_email", "The email address is empty; add it and re-upload."
             )
         try:
-            row.email = normalise_email(raw_email)
+            row.email = parse_email(raw_email)
         except ValidationError:
             return self._reject(
                 row,
@@ -377,7 +389,7 @@ class _Importer(PlacesMixin, UpsertMixin):
         if not hashes:
             return
         suppressed = set(
-            Suppression.objects.filter(address_hash__in=hashes).values_list(
+            Suppression.objects.filter(one_of("address_hash", hashes)).values_list(
                 "address_hash", flat=True
             )
         )
@@ -397,13 +409,13 @@ class _Importer(PlacesMixin, UpsertMixin):
             return {}
         existing = {
             values["email"].lower(): values
-            for values in Contact.objects.alias(email_lower=Lower("email"))
-            .filter(email_lower__in=emails)
-            .values("pk", "email", "email_hash", *UPDATABLE)
+            for values in Contact.objects.filter(one_of(Lower("email"), emails)).values(
+                "pk", "email", "email_hash", *UPDATABLE
+            )
         }
         consent: dict[int, list[bool]] = {}
         for contact_id, withdrawn_at in ConsentRecord.objects.filter(
-            contact_id__in=[values["pk"] for values in existing.values()],
+            one_of("contact_id", [values["pk"] for values in existing.values()]),
             channel=ConsentRecord.Channel.EMAIL,
         ).values_list("contact_id", "withdrawn_at"):
             consent.setdefault(contact_id, []).append(withdrawn_at is None)
@@ -457,6 +469,7 @@ _FIELDS = (
 )
 
 
+@lru_cache(maxsize=8192)
 def _midday(day: date) -> datetime:
     # Midday, so the date reads the same in any UK time zone offset.
     return timezone.make_aware(datetime.combine(day, time(12, 0)))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from contacts.importing.row import Row
+from contacts.importing.writes import insert_rows, one_of
 from contacts.models import District, School
 from contacts.models import name_key as _name_key
 from contacts.services import school_prepare
@@ -82,7 +83,14 @@ class PlacesMixin:
         if new_schools:
             for school in new_schools:
                 school.district_id = _id(self.pending_district.pop(id(school)))
-            School.objects.bulk_create(new_schools)
+            ids = insert_rows(
+                School,
+                ("name", "name_key", "urn", "district_id"),
+                [(s.name, s.name_key, s.urn, s.district_id) for s in new_schools],
+                returning_ids=True,
+            )
+            for school, pk in zip(new_schools, ids, strict=True):
+                school.pk = pk
             for school in new_schools:
                 self.school_district[school.pk] = school.district_id
                 self.created_schools.append(school.pk)
@@ -91,12 +99,11 @@ class PlacesMixin:
         for row in rows:
             row.district = _id(row.district)
             row.school = _id(row.school)
-        for key, candidates in self.by_key.items():
-            if any(not isinstance(s, int) for _, s in candidates):
-                self.by_key[key] = [(_id(d), _id(s)) for d, s in candidates]
-        for urn, school in list(self.by_urn.items()):
-            if isinstance(school, School):
-                self.by_urn[urn] = school.pk
+        for school in new_schools:
+            key = self.pending_key.pop(id(school))
+            self.by_key[key] = [(_id(d), _id(s)) for d, s in self.by_key[key]]
+            if school.urn:
+                self.by_urn[school.urn] = school.pk
 
     def _school_district(self, school: School | int | None) -> int | District | None:
         if school is None:
@@ -108,7 +115,7 @@ class PlacesMixin:
     def _load_schools(self, rows: list[Row]) -> None:
         urns = {row.urn for row in rows if row.urn and row.urn not in self.by_urn}
         if urns:
-            for pk, urn, district_id in School.objects.filter(urn__in=urns).values_list(
+            for pk, urn, district_id in School.objects.filter(one_of("urn", urns)).values_list(
                 "pk", "urn", "district_id"
             ):
                 self.by_urn[urn] = pk
@@ -119,7 +126,7 @@ class PlacesMixin:
         keys = {key for key in keys if key and key not in self.by_key}
         if keys:
             for pk, key, district_id in (
-                School.objects.filter(name_key__in=keys)
+                School.objects.filter(one_of("name_key", keys))
                 .order_by("pk")
                 .values_list("pk", "name_key", "district_id")
             ):
@@ -157,6 +164,7 @@ class PlacesMixin:
                 school=School(name=row.school_name[:200], urn=(row.urn or None))
             )
             self.pending_district[id(school)] = district
+            self.pending_key[id(school)] = key
             new_schools.append(school)
             candidates.append((district, school))
             if row.urn:

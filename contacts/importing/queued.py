@@ -51,6 +51,26 @@ def upload_path(name: str) -> Path:
     return path
 
 
+def uploads_prune(*, older_than_seconds: float = 3600.0) -> int:
+    """Delete stored uploads nobody confirmed (previews abandoned): they hold personal
+    data. Files waiting for a queued batch are kept. Returns how many were deleted."""
+    directory = Path(settings.IMPORT_UPLOAD_DIR)
+    if not directory.is_dir():
+        return 0
+    waiting = set(
+        ImportBatch.objects.filter(
+            status__in=[ImportBatch.Status.PENDING, ImportBatch.Status.RUNNING]
+        ).values_list("upload_path", flat=True)
+    )
+    cutoff = time.time() - older_than_seconds
+    removed = 0
+    for path in directory.iterdir():
+        if path.is_file() and path.name not in waiting and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

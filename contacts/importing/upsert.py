@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from contacts.importing.row import Row
-from contacts.importing.writes import insert_rows
+from contacts.importing.writes import insert_rows_on
 from contacts.models import ConsentRecord, Contact, ImportChange
 
 # Column order of the rows the importer inserts (attnames).
@@ -42,7 +42,7 @@ CONSENT_COLUMNS = (
 
 class UpsertMixin:
     """Part of the importer: needs ``batch``, ``now``, ``source``, ``wording``,
-    ``version``, ``report`` and ``_warn`` from it."""
+    ``version``, ``report``, ``copier`` and ``_warn`` from it."""
 
     def _write(self, rows: list[Row], existing: dict[str, dict]) -> None:
         creates: list[Row] = []
@@ -73,34 +73,37 @@ class UpsertMixin:
     def _create(self, rows: list[Row]) -> None:
         now, batch_id, member = self.now, self.batch.pk, Contact.Role.MEMBER
         unknown = Contact.Gotv.UNKNOWN
-        ids = insert_rows(
-            Contact,
-            CONTACT_COLUMNS,
-            [
-                (
-                    row.first_name[:150],
-                    row.last_name[:150],
-                    row.email,
-                    row.email_hash,
-                    row.mobile,
-                    row.school,
-                    row.district,
-                    row.role or member,
-                    row.notes,
-                    unknown,
-                    batch_id,
-                    now,
-                    now,
-                )
-                for row in rows
-            ],
-            returning_ids=True,
-        )
-        insert_rows(
-            ConsentRecord,
-            CONSENT_COLUMNS,
-            [self._consent_values(pk, row.consent_at) for pk, row in zip(ids, rows, strict=True)],
-        )
+        contacts = [
+            (
+                row.first_name[:150],
+                row.last_name[:150],
+                row.email,
+                row.email_hash,
+                row.mobile,
+                row.school,
+                row.district,
+                row.role or member,
+                row.notes,
+                unknown,
+                batch_id,
+                now,
+                now,
+            )
+            for row in rows
+        ]
+        consents = [self._consent_values(None, row.consent_at) for row in rows]
+
+        def job(raw) -> None:
+            ids = insert_rows_on(raw, Contact, CONTACT_COLUMNS, contacts, returning_ids=True)
+            insert_rows_on(
+                raw,
+                ConsentRecord,
+                CONSENT_COLUMNS,
+                [(pk, *values[1:]) for pk, values in zip(ids, consents, strict=True)],
+            )
+
+        # Runs while the next chunk is being cleaned (see CopyWorker).
+        self.copier.submit(job)
         self.report.created += len(rows)
 
     def _changed_fields(self, row: Row, found: dict) -> dict:
@@ -156,7 +159,7 @@ class UpsertMixin:
             **dict(zip(CONSENT_COLUMNS, self._consent_values(contact_id, given_at), strict=True))
         )
 
-    def _consent_values(self, contact_id: int, given_at: datetime) -> tuple:
+    def _consent_values(self, contact_id: int | None, given_at: datetime) -> tuple:
         return (
             contact_id,
             ConsentRecord.Channel.EMAIL.value,

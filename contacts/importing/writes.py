@@ -9,10 +9,13 @@ Either way it happens on the importer's connection, inside its transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from django.db import connection, models
+from django.db.models import Expression, F, Lookup
+from django.db.models.lookups import In
 
 BATCH = 2000
 
@@ -38,30 +41,112 @@ def insert_rows(
     return [obj.pk for obj in objects] if returning_ids else []
 
 
-def _copy(model, columns, rows, returning_ids: bool) -> list[int]:
+def _copy(model, columns, rows, returning_ids: bool, raw=None) -> list[int]:
+    if raw is not None:
+        with raw.cursor() as cursor:
+            return _copy_with(cursor, model, columns, rows, returning_ids)
+    with connection.cursor() as wrapper:
+        # The psycopg cursor underneath, on the same transaction.
+        return _copy_with(wrapper.cursor, model, columns, rows, returning_ids)
+
+
+def _copy_with(cursor, model, columns, rows, returning_ids: bool) -> list[int]:
     from psycopg import sql
 
     meta = model._meta
     table = meta.db_table
     names = [meta.get_field(name).column for name in columns]
     ids: list[int] = []
-    with connection.cursor() as wrapper:
-        cursor = wrapper.cursor  # the psycopg cursor, on the same transaction
-        if returning_ids:
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [table, meta.pk.column, len(rows)],
-            )
-            ids = [row[0] for row in cursor.fetchall()]
-            names = [meta.pk.column, *names]
-        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, names))
+    if returning_ids:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [table, meta.pk.column, len(rows)],
         )
-        with cursor.copy(statement) as copy:
-            if returning_ids:
-                for pk, row in zip(ids, rows, strict=True):
-                    copy.write_row((pk, *row))
-            else:
-                for row in rows:
-                    copy.write_row(row)
+        ids = [row[0] for row in cursor.fetchall()]
+        names = [meta.pk.column, *names]
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, names))
+    )
+    with cursor.copy(statement) as copy:
+        if returning_ids:
+            for pk, row in zip(ids, rows, strict=True):
+                copy.write_row((pk, *row))
+        else:
+            for row in rows:
+                copy.write_row(row)
     return ids
+
+
+class CopyWorker:
+    """Runs one insert job at a time on a worker thread, on the importer's own
+    connection and transaction, so PostgreSQL digests one chunk's COPY while Python
+    cleans the next. psycopg serialises the connection: any other query waits for the
+    running COPY. ``wait()`` re-raises a job's error; elsewhere jobs run inline."""
+
+    def __init__(self) -> None:
+        self.raw = connection.connection if connection.vendor == "postgresql" else None
+        self.pool = ThreadPoolExecutor(max_workers=1) if self.raw is not None else None
+        self.pending: Future | None = None
+
+    def submit(self, job: Callable[..., None]) -> None:
+        self.wait()
+        if self.pool is None:
+            job(None)
+        else:
+            self.pending = self.pool.submit(job, self.raw)
+
+    def wait(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self, *, raise_errors: bool = True) -> None:
+        try:
+            self.wait()
+        except Exception:
+            if raise_errors:
+                raise
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True)
+
+
+def insert_rows_on(
+    raw,
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    returning_ids: bool = False,
+) -> list[int]:
+    """``insert_rows`` for a CopyWorker job: ``raw`` is its psycopg connection, or
+    None to run through Django's connection as usual."""
+    if raw is None or not rows:
+        return insert_rows(model, columns, rows, returning_ids=returning_ids)
+    return _copy(model, columns, rows, returning_ids, raw=raw)
+
+
+class _Any(Lookup):
+    """``expression = ANY(%s)`` with the whole list as one array parameter."""
+
+    lookup_name = "any"
+    prepare_rhs = False
+
+    def get_db_prep_lookup(self, value, connection):
+        return "%s", [list(value)]
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY({rhs})", [*lhs_params, *rhs_params]
+
+
+def one_of(expression: str | Expression, values) -> Lookup:
+    """A filter for ``expression IN values`` that stays one short query string at any
+    size on PostgreSQL (an array parameter instead of thousands of placeholders,
+    which the driver would otherwise re-parse for every chunk)."""
+    target = F(expression) if isinstance(expression, str) else expression
+    values = list(values)
+    if connection.vendor == "postgresql":
+        return _Any(target, values)
+    return In(target, values)

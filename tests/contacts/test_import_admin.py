@@ -248,3 +248,20 @@ def test_only_organisers_may_export(request, who, client_for, contact_a):
 )
 def test_every_dangerous_first_character_is_neutralised(value, safe):
     assert neutralise(value) == safe
+
+
+def test_importing_through_the_resource_runs_the_same_pipeline(organiser, school_a):
+    import tablib
+
+    from contacts.resources import ContactResource
+
+    dataset = tablib.Dataset(headers=["Email", "Consent to email", "School URN", "First name"])
+    dataset.append([" New@Example.org ", "yes", "100001", "Nia"])
+    dataset.append(["refused@example.org", "no", "", "Rhys"])
+
+    report = ContactResource().import_data(dataset, dry_run=False, user=organiser)
+
+    assert (report.created, report.rejected["no_consent"]) == (1, 1)
+    nia = Contact.objects.get(email="new@example.org")
+    assert nia.school == school_a and nia.is_mailable()
+    assert ImportBatch.objects.get(pk=report.batch_id).created_by == organiser

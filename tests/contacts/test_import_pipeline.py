@@ -414,3 +414,106 @@ def test_a_school_is_matched_by_urn_before_its_name(organiser, school_a, school_
     assert contact.school == school_b and contact.district == school_b.district
     assert report.warnings["district_mismatch"] == 1
     assert report.schools_created == 0
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "a@example.org",
+        "A.B+tag@Example.ORG",
+        "o'neill@example.org",
+        "bad@",
+        "no at sign",
+        "two@@example.org",
+        "x@localhost",
+        "x@[127.0.0.1]",
+        "x@exa mple.org",
+        "user@xn--bcher-kva.example",
+        "ü@example.org",
+    ],
+)
+def test_the_fast_email_check_agrees_with_djangos_validator(raw):
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    from contacts.importing.cells import parse_email
+
+    def django_says(value):
+        try:
+            validate_email(value.strip().lower())
+            return True
+        except ValidationError:
+            return False
+
+    def ours(value):
+        try:
+            parse_email(value)
+            return True
+        except ValidationError:
+            return False
+
+    assert ours(raw) == django_says(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "07700 900001",
+        "+44 7700 900001",
+        "+44 (0)7700 900001",
+        "447700900001",
+        "0770-090-0001",
+        "7700900001",
+        "07911 123456",
+        "07400 123456",
+        "+44 20 7946 0000",
+        "12345",
+        "+1 202 555 0100",
+        "07624 123456",
+    ],
+)
+def test_the_fast_mobile_path_agrees_with_the_shared_normaliser(raw):
+    from django.core.exceptions import ValidationError
+
+    from contacts.importing.cells import parse_mobile
+    from contacts.normalise import normalise_uk_mobile
+
+    def outcome(function):
+        try:
+            return function(raw)
+        except ValidationError:
+            return "invalid"
+
+    assert outcome(parse_mobile) == outcome(normalise_uk_mobile)
+
+
+def test_a_failure_while_inserting_rolls_back_every_chunk_already_written(
+    world, monkeypatch, tmp_path
+):
+    from contacts.importing import upsert
+
+    path = tmp_path / "late-failure.csv"
+    path.write_text(
+        "Email,Consent,School,District\n"
+        + "".join(f"p{n}@example.org,yes,Late School {n},Late District\n" for n in range(9))
+    )
+    before = snapshot()
+    calls = []
+    original = upsert.insert_rows_on
+
+    def failing_insert(raw, model, *args, **kwargs):
+        calls.append(model.__name__)
+        if len(calls) == 5:  # the third chunk's contacts
+            raise RuntimeError("connection reset")
+        return original(raw, model, *args, **kwargs)
+
+    monkeypatch.setattr(upsert, "insert_rows_on", failing_insert)
+
+    with pytest.raises(RuntimeError, match="connection reset"):
+        supporters_import(
+            path=path, file_name="late.csv", actor=world, options=ImportOptions(chunk_size=3)
+        )
+
+    assert calls[:4] == ["Contact", "ConsentRecord", "Contact", "ConsentRecord"]
+    assert snapshot() == before
+    assert not ImportBatch.objects.exists()

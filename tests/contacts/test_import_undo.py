@@ -183,3 +183,23 @@ def test_queue_helpers_leave_finished_times_in_order(world):
     batch = ImportBatch.objects.get(pk=report.batch_id)
     assert batch.started_at <= batch.finished_at <= timezone.now()
     assert Path(FIXTURES / "supporters.csv").exists()
+
+
+def test_abandoned_uploads_are_pruned_but_queued_ones_kept(organiser, settings, tmp_path):
+    import os
+    import time
+
+    from contacts.importing.queued import uploads_prune
+
+    settings.IMPORT_UPLOAD_DIR = tmp_path / "uploads"
+    abandoned = upload_store(source=FIXTURES / "latin.csv", file_name="latin.csv")
+    queued = upload_store(source=FIXTURES / "latin.csv", file_name="latin.csv")
+    fresh = upload_store(source=FIXTURES / "latin.csv", file_name="latin.csv")
+    batch_queue(path=queued, file_name="latin.csv", actor=organiser, options=ImportOptions())
+    old = time.time() - 3 * 3600
+    os.utime(abandoned, (old, old))
+    os.utime(queued, (old, old))
+
+    assert uploads_prune(older_than_seconds=3600) == 1
+
+    assert not abandoned.exists() and queued.exists() and fresh.exists()
