@@ -181,23 +181,27 @@ def test_consumers_killed_at_random_moments_never_send_anyone_twice(crash_env, t
     esp = fake_esp(latency_ms=20)
     drive = Drive(crash_env, tmp_path, esp, rate=10, chunk=0.5)
     kills_mid_drive = 0
+    kills_while_sending = 0  # the killed consumer had sent something since it started
     try:
         drive.start(recipients=300)
         randomness = random.Random()
         while kills_mid_drive < 20:
+            before = len(read_log(esp.log_path))
             drive.start_consumer()
-            time.sleep(randomness.uniform(0.3, 2.5))
+            time.sleep(randomness.uniform(0.3, 3.0))
             in_progress = drive.status()["status"] in ("starting", "sending")
             drive.kill_consumer()
             assert in_progress, "the drive finished before the consumer was killed 20 times"
             kills_mid_drive += 1
+            kills_while_sending += len(read_log(esp.log_path)) > before
         drive.start_consumer()  # restarted for good; the sweeper settles the rest
         final = drive.wait_until_settled(timeout=90)
     finally:
         drive.stop()
 
     rows, by_status = check_ground_truth(drive, esp)
-    assert kills_mid_drive >= 20
+    print(f"kills {kills_mid_drive}, while sending {kills_while_sending}, rows {dict(by_status)}")
+    assert kills_mid_drive >= 20 and kills_while_sending >= 3
     assert len(rows) == 300 and sum(by_status.values()) == 300
     assert final["counts"]["sent"] == by_status["sent"] >= 250  # most are simply sent
 
