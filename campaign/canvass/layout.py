@@ -5,6 +5,7 @@ No WeasyPrint here, so the web process can build rows without importing it.
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -14,44 +15,129 @@ ASSET_DIR = Path(__file__).resolve().parent.parent / "static" / "canvass"
 # Images made for one render (QR codes) are addressed with this scheme.
 GENERATED_SCHEME = "turnout-generated"
 
-# Row geometry, shared by the stylesheet (sheet.css) and the row builder below.
-NAME_FONT_PT = 9.0
-NAME_COLUMN_MM = 58.0
-# Names are cut to this width so the tab after them always reaches NAME_COLUMN_MM.
-NAME_MAX_MM = NAME_COLUMN_MM - 3.0
-# Monospaced columns after the name, in characters.
-ROLE_CHARS, MOBILE_CHARS, STATUS_CHARS = 9, 13, 16
-EMAIL_CHARS = 100
+# Why rows are built as they are (measured, see bench/canvass.py): WeasyPrint's cost is
+# per box, so a supporter is one block holding one line of text. Its columns are reached
+# with tab characters (tab stops every TAB_PX from the start of the line): we know how
+# wide each piece of text is (the font's advance widths), so we emit the number of tabs
+# that lands each column where the header puts it.
+#
+# WeasyPrint 70 lays tabs out in Pango pixels but draws a tab TAB_SCALE times as wide
+# as laid out (text is drawn at its true width), so where a column is drawn depends on
+# how much text precedes it: drawn = TAB_SCALE * laid_out - (TAB_SCALE - 1) * text.
+# ``tabbed`` aims with that model; test_canvass_pdf checks the columns line up.
+TAB_PX = 2  # tab-size in sheet.css; WeasyPrint takes whole CSS px
+TAB_SCALE = 1.024
+PX_MM = 25.4 / 96
+ROW_FONT_PT = 9.0
 MM_PER_PT = 25.4 / 72
+# Column starts (tab stops) in mm from the left margin. The tick boxes and the rule
+# under each row are drawn by rows.png (see sheet.css), the first box at TICKS_MM.
+COLUMNS_MM = {"name": 0.0, "role": 56.0, "mobile": 71.0, "status": 96.0, "notes": 158.0}
+TICKS_MM = 124.6
+TICK_PITCH_MM = 8.5
+TICK_BOX_MM = 4.2
+# Each text is cut to fit before the next column, with this much air.
+GAP_MM = 1.0
+EMAIL_MAX_MM = 150.0
+
+_FONT_FILES = {"regular": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf"}
 
 
 # --- text fitting ------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _name_font_metrics() -> tuple[dict[int, int], int] | None:
-    """Advance widths of the name font (DejaVu Sans), or None if it is not installed."""
-    from fontTools.ttLib import TTFont
+class _Metrics:
+    """Advance widths and Latin pair kerning of one DejaVu Sans face, as HarfBuzz
+    would apply them for a name typed in the Latin script."""
 
+    def __init__(self, path: Path):
+        from fontTools.ttLib import TTFont
+
+        ttf = TTFont(str(path), lazy=True)
+        self.units = ttf["head"].unitsPerEm
+        hmtx = ttf["hmtx"].metrics
+        self.glyph = ttf.getBestCmap()
+        self.advance = {code: hmtx[name][0] for code, name in self.glyph.items()}
+        self.subtables = []
+        gpos = ttf["GPOS"].table if "GPOS" in ttf else None
+        if gpos is None:
+            return
+        lookups: list[int] = []
+        for record in gpos.ScriptList.ScriptRecord:
+            if record.ScriptTag == "latn" and record.Script.DefaultLangSys:
+                for index in record.Script.DefaultLangSys.FeatureIndex:
+                    feature = gpos.FeatureList.FeatureRecord[index]
+                    if feature.FeatureTag == "kern":
+                        lookups += feature.Feature.LookupListIndex
+        for index in lookups:
+            lookup = gpos.LookupList.Lookup[index]
+            for sub in lookup.SubTable:
+                if lookup.LookupType == 9:
+                    sub = sub.ExtSubTable
+                if type(sub).__name__ == "PairPos":
+                    self.subtables.append(self._pairs(sub))
+
+    @staticmethod
+    def _pairs(sub):
+        covered = set(sub.Coverage.glyphs)
+        if sub.Format == 1:
+            table = {}
+            for first, pair_set in zip(sub.Coverage.glyphs, sub.PairSet, strict=True):
+                for record in pair_set.PairValueRecord:
+                    value = getattr(record.Value1, "XAdvance", 0) if record.Value1 else 0
+                    if value:
+                        table[(first, record.SecondGlyph)] = value
+            return ("pairs", covered, table)
+        class1 = sub.ClassDef1.classDefs if sub.ClassDef1 else {}
+        class2 = sub.ClassDef2.classDefs if sub.ClassDef2 else {}
+        matrix = [
+            [getattr(r.Value1, "XAdvance", 0) if r.Value1 else 0 for r in row.Class2Record]
+            for row in sub.Class1Record
+        ]
+        return ("classes", covered, (class1, class2, matrix))
+
+    def kern(self, left: str, right: str) -> int:
+        total = 0
+        for kind, covered, data in self.subtables:
+            if left not in covered:
+                continue
+            if kind == "pairs":
+                total += data.get((left, right), 0)
+            else:
+                class1, class2, matrix = data
+                total += matrix[class1.get(left, 0)][class2.get(right, 0)]
+        return total
+
+    def width_units(self, text: str) -> int:
+        total, previous = 0, None
+        for ch in text:
+            code = ord(ch)
+            total += self.advance.get(code, self.units)
+            name = self.glyph.get(code)
+            if previous is not None and name is not None:
+                total += self.kern(previous, name)
+            previous = name
+        return total
+
+
+@lru_cache(maxsize=2)
+def _font_metrics(font: str) -> _Metrics | None:
+    """DejaVu Sans (the sheets' font), or None if it is not installed."""
     for base in ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu"):
-        path = Path(base) / "DejaVuSans.ttf"
+        path = Path(base) / _FONT_FILES[font]
         if path.is_file():
-            font = TTFont(str(path), lazy=True)
-            cmap = font.getBestCmap()
-            hmtx = font["hmtx"].metrics
-            widths = {code: hmtx[glyph][0] for code, glyph in cmap.items()}
-            return widths, font["head"].unitsPerEm
+            return _Metrics(path)
     return None
 
 
-def text_width_mm(text: str, size_pt: float = NAME_FONT_PT) -> float:
-    """Width of ``text`` in the name font; generous for glyphs the font lacks."""
-    metrics = _name_font_metrics()
+@lru_cache(maxsize=20000)
+def text_width_mm(text: str, size_pt: float = ROW_FONT_PT, font: str = "regular") -> float:
+    """Width of ``text`` as laid out (kerning included); generous (a full em) for
+    glyphs the font lacks."""
+    metrics = _font_metrics(font)
     if metrics is None:
         return len(text) * 0.75 * size_pt * MM_PER_PT
-    widths, units = metrics
-    total = sum(widths.get(ord(ch), units) for ch in text)
-    return total / units * size_pt * MM_PER_PT
+    return metrics.width_units(text) / metrics.units * size_pt * MM_PER_PT
 
 
 _BREAKING = frozenset({"Cc", "Zs", "Zl", "Zp"})
@@ -69,21 +155,90 @@ def one_line(text: str) -> str:
     return " ".join(cleaned.split())
 
 
-def fit_name(name: str, max_mm: float = NAME_MAX_MM) -> str:
-    name = one_line(name)
-    if text_width_mm(name) <= max_mm:
-        return name
-    while name and text_width_mm(name + "…") > max_mm:
-        name = name[:-1]
-    return name.rstrip() + "…"
-
-
-def fit_chars(text: str, width: int) -> str:
-    """Pad or cut ``text`` to exactly ``width`` monospaced characters."""
+def fit(text: str, max_mm: float, size_pt: float = ROW_FONT_PT, font: str = "regular") -> str:
+    """``text`` on one line, cut with an ellipsis to at most ``max_mm`` wide."""
     text = one_line(text)
-    if len(text) > width - 1:
-        text = text[: width - 2] + "…"
-    return text.ljust(width)
+    if text_width_mm(text, size_pt, font) <= max_mm:
+        return text
+    while text and text_width_mm(text + "…", size_pt, font) > max_mm:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
+def tabbed(
+    cells: list[tuple[float, str]], size_pt: float = ROW_FONT_PT, font: str = "regular"
+) -> str:
+    """One line with each ``(start_mm, text)`` cell drawn from ``start_mm``.
+
+    Texts must already fit before the next cell (see ``fit``)."""
+    tab = TAB_PX * PX_MM
+    parts: list[str] = []
+    laid_out = text = 0.0  # mm: where Pango is on the line, and how much text so far
+    for start, cell in cells:
+        if start > 0:
+            stop = round((start + (TAB_SCALE - 1) * text) / (TAB_SCALE * tab))
+            tabs = max(stop - math.floor(laid_out / tab + 1e-9), 1)
+            parts.append("\t" * tabs)
+            laid_out = (math.floor(laid_out / tab + 1e-9) + tabs) * tab
+        parts.append(cell)
+        width = text_width_mm(cell, size_pt, font)
+        laid_out += width
+        text += width
+    return "".join(parts)
+
+
+def column_width(name: str) -> float:
+    order = ["name", "role", "mobile", "status"]
+    following = COLUMNS_MM[order[order.index(name) + 1]] if name != "status" else TICKS_MM
+    return following - COLUMNS_MM[name] - GAP_MM
+
+
+def row_text(*, name: str, role: str, mobile: str, status: str, email: str | None) -> str:
+    """A supporter's row: the columns on one line, the email (when asked) under it."""
+    line = tabbed(
+        [
+            (COLUMNS_MM["name"], fit(name, column_width("name"))),
+            (COLUMNS_MM["role"], fit(role, column_width("role"))),
+            (COLUMNS_MM["mobile"], fit(mobile, column_width("mobile"))),
+            (COLUMNS_MM["status"], fit(status, column_width("status"))),
+        ]
+    )
+    if email is not None:
+        line += "\n" + fit(email, EMAIL_MAX_MM)
+    return line
+
+
+HEADER_PT, TICK_LABEL_PT = 7.0, 5.5
+
+
+@lru_cache(maxsize=1)
+def header_lines() -> tuple[str, str, str]:
+    """The column labels: two small lines over the tick boxes, then the main line."""
+
+    def over_boxes(labels: list[str]) -> str:
+        cells = []
+        for k, label in enumerate(labels):
+            if label:
+                centre = TICKS_MM + TICK_BOX_MM / 2 + k * TICK_PITCH_MM
+                cells.append((centre - text_width_mm(label, TICK_LABEL_PT) / 2, label))
+        return tabbed(cells, TICK_LABEL_PT)
+
+    main = tabbed(
+        [
+            (COLUMNS_MM["name"], "Name"),
+            (COLUMNS_MM["role"], "Role"),
+            (COLUMNS_MM["mobile"], "Mobile"),
+            (COLUMNS_MM["status"], "GOTV status"),
+            (COLUMNS_MM["notes"], "Notes"),
+        ],
+        HEADER_PT,
+        "bold",
+    )
+    return (
+        over_boxes(["", "", "Not", "Won't"]),
+        over_boxes(["Voted", "Pledged", "reached", "vote"]),
+        main,
+    )
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,9 @@
 Why the sheets look the way they do (measured, see bench/canvass.py):
 
 * WeasyPrint's cost is per box. A bordered table cell per field costs ~6 boxes a
-  row; here a row is one block holding one text run: the name, a tab (tab stops
-  count from the start of that run, so the tab lands at a fixed column), then a span
-  in a monospaced font whose fixed-width columns are padded in Python. Tick boxes
-  are one cached background image per row, not four bordered boxes.
+  row; here a row is one block holding one line of text whose columns are reached
+  with tabs (layout.py), and the tick boxes and rules are one repeating background
+  image painted once per page (sheet.css).
 * Each school is its own small document (so "Page X of Y" counts that school's pages
   and every school starts on a new page) laid out with a shared font configuration,
   stylesheet and image cache; the pages of many schools are then written as one PDF,
@@ -81,6 +80,8 @@ def render_docs(docs: Sequence[Doc], assets: Assets) -> Rendered:
 
 # --- parallel packs ------------------------------------------------------------------
 
+MAX_ROWS_PER_CHUNK = 1500
+
 _pool_lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
@@ -119,10 +120,14 @@ def _reset_pool() -> None:
 atexit.register(_reset_pool)
 
 
-def warm_pool(workers: int) -> None:
-    """Start the worker processes now (and import WeasyPrint in them)."""
+def warm_pool(workers: int, *, wait_ready: bool = True) -> None:
+    """Start the worker processes now (they import WeasyPrint as they start), so that
+    their start-up overlaps the database work that precedes a render."""
     pool = _get_pool(workers)
-    list(pool.map(_warm, range(workers)))
+    futures = [pool.submit(_warm, n) for n in range(workers)]
+    if wait_ready:
+        for future in futures:
+            future.result()
 
 
 def _warm(_: int) -> int:
@@ -166,7 +171,10 @@ def render_pack(
         if on_progress:
             on_progress(len(docs))
         return _merge(parts + ([body] if body else []))
-    ranges = chunk_by_weight(weights, workers)
+    # At least one chunk per worker; more for big districts, so a worker never holds
+    # more than ~MAX_ROWS_PER_CHUNK rows of laid-out pages in memory at once.
+    chunks = max(workers, -(-sum(weights) // MAX_ROWS_PER_CHUNK))
+    ranges = chunk_by_weight(weights, chunks)
     pool = _get_pool(workers)
     futures: dict[Future, int] = {
         pool.submit(render_docs, [docs[i] for i in chunk], assets): index

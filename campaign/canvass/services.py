@@ -93,6 +93,9 @@ def canvass_district_render(
     """Cover page plus one sheet per school with supporters; no audit (callers do it)."""
     from campaign.canvass import pdf
 
+    workers = workers or settings.CANVASS_PDF_WORKERS
+    if workers > 1:
+        pdf.warm_pool(workers, wait_ready=False)
     info = sheets.print_info(user=actor, with_email=with_email, code=code)
     schools = district_schools(user=actor, district=district)
     school_ids = [school.pk for school in schools]
@@ -107,7 +110,7 @@ def canvass_district_render(
         docs=docs,
         weights=[len(rows[school.pk]) for school in printed],
         assets=sheets.assets(),
-        workers=workers or settings.CANVASS_PDF_WORKERS,
+        workers=workers,
         on_progress=on_progress,
     )
     total_rows = sum(len(r) for r in rows.values())

@@ -26,16 +26,6 @@ from contacts.models import Contact, District, School
 
 ROLE_SHORT = {"member": "Member", "rep": "Rep", "activist": "Activist"}
 STATUS_LABELS = dict(Contact.Gotv.choices)
-# Where each column label sits in the running header, in mm from the left margin.
-_MONO_MM = 1233 / 2048 * 8 * layout.MM_PER_PT
-COLUMNS = {
-    "role": layout.NAME_COLUMN_MM,
-    "mobile": layout.NAME_COLUMN_MM + layout.ROLE_CHARS * _MONO_MM,
-    "status": layout.NAME_COLUMN_MM + (layout.ROLE_CHARS + layout.MOBILE_CHARS) * _MONO_MM,
-    "ticks": 122.05,
-    "notes": 158.0,
-}
-TICK_LABELS = ("Voted", "Pledged", "Not reached", "Won't vote")  # wrap onto two lines
 
 
 def assets() -> layout.Assets:
@@ -56,16 +46,14 @@ def display_mobile(mobile: str) -> str:
 
 
 def row_html(row: SheetRow, *, with_email: bool) -> str:
-    tail = (
-        layout.fit_chars(ROLE_SHORT.get(row.role, row.role), layout.ROLE_CHARS)
-        + layout.fit_chars(display_mobile(row.mobile) or "—", layout.MOBILE_CHARS)
-        + layout.fit_chars(STATUS_LABELS.get(row.gotv_status, row.gotv_status), layout.STATUS_CHARS)
+    text = layout.row_text(
+        name=row.full_name,
+        role=ROLE_SHORT.get(row.role, row.role),
+        mobile=display_mobile(row.mobile) or "—",
+        status=STATUS_LABELS.get(row.gotv_status, row.gotv_status),
+        email=row.email if with_email else None,
     )
-    if with_email:
-        tail += "\n" + layout.one_line(row.email)[: layout.EMAIL_CHARS]
-    css_class = "r with-email" if with_email else "r"
-    name = escape(layout.fit_name(row.full_name))
-    return f'<div class="{css_class}">{name}\t<span>{escape(tail)}</span></div>'
+    return f'<div class="r">{escape(text)}</div>'
 
 
 @dataclass(frozen=True)
@@ -116,10 +104,7 @@ def school_doc(*, school: School, rows: list[SheetRow], info: PrintInfo) -> layo
             "voted": voted,
             "qr_src": key,
             "tick_url": tick_off_url(school),
-            "columns": COLUMNS,
-            "tick_labels": [
-                (label, COLUMNS["ticks"] + index * 8.5) for index, label in enumerate(TICK_LABELS)
-            ],
+            "header_lines": layout.header_lines(),
             "rows_html": mark_safe(  # noqa: S308 - every value escaped in row_html
                 "".join(row_html(row, with_email=info.with_email) for row in rows)
             ),

@@ -149,11 +149,11 @@ def test_names_are_printed_as_text_and_the_renderer_fetches_only_our_assets(
     [
         "file:///etc/passwd",
         "http://169.254.169.254/latest/meta-data/",
-        "https://example.org/static/canvass/ticks.png",
+        "https://example.org/static/canvass/rows.png",
         "http://127.0.0.1:8000/static/canvass/../../settings.py",
         "http://127.0.0.1:8000/static/canvass/%2e%2e/%2e%2e/settings.py",
         "http://127.0.0.1:8000/static/campaign/site.css",
-        "http://127.0.0.1:8000/static/canvass/ticks.png?x=1",
+        "http://127.0.0.1:8000/static/canvass/rows.png?x=1",
         "http://127.0.0.1:8000/static/canvass/missing.png",
         "data:text/plain,hello",
         "turnout-generated:qr/not-made",
@@ -167,20 +167,54 @@ def test_the_fetcher_refuses_anything_but_our_canvass_assets(url):
 
 def test_the_fetcher_serves_our_own_canvass_assets(settings):
     fetcher = sheets.assets().fetcher()
-    response = fetcher.fetch(f"{settings.SITE_URL}/static/canvass/ticks.png")
+    response = fetcher.fetch(f"{settings.SITE_URL}/static/canvass/rows.png")
     assert response.read().startswith(b"\x89PNG")
     assert response.content_type == "image/png"
     assert fetcher_module.GENERATED_SCHEME == "turnout-generated"
 
 
 def test_long_names_and_control_characters_cannot_break_the_columns():
-    name = layout.fit_name(
-        "Wolfeschlegelsteinhausenbergerdorff\tMontgomery-Smythe\nJunior The Third"
+    text = layout.row_text(
+        name="Wolfeschlegelsteinhausenbergerdorff\tMontgomery-Smythe\nJunior The Third",
+        role="Member",
+        mobile="07700 900123",
+        status="Ballot received",
+        email=None,
     )
-    assert "\t" not in name and "\n" not in name
-    assert name.endswith("…")
-    assert layout.text_width_mm(name) <= layout.NAME_MAX_MM
-    assert layout.fit_chars("Ballot received", layout.STATUS_CHARS) == "Ballot received "
+    name = text.split("\t", 1)[0]
+    assert "\n" not in text and name.endswith("…")
+    assert layout.text_width_mm(name) <= layout.column_width("name")
+    assert [part for part in text.split("\t") if part] == [
+        name,
+        "Member",
+        "07700 900123",
+        "Ballot received",
+    ]
+
+
+def test_every_rows_columns_line_up_under_the_column_labels(lead_a, school_a, tmp_path):
+    names = ["Terry Bishop", "Wolfeschlegelsteinhausenbergerdorff Smythe", "Li Na", "Ōtake Wáńg"]
+    for name in names:
+        first, last = name.split(" ", 1)
+        ConsentedContactFactory(
+            school=school_a, first_name=first, last_name=last, mobile="+447700900123", role="rep"
+        )
+    printed = canvass_sheet_print(actor=lead_a, school=school_a)
+    path = tmp_path / "sheet.pdf"
+    path.write_bytes(printed.pdf)
+
+    import pdfplumber
+
+    with pdfplumber.open(path) as document:
+        words = document.pages[0].extract_words(x_tolerance=1)
+    starts: dict[str, list[float]] = {}
+    for word in words:
+        starts.setdefault(word["text"], []).append(word["x0"] * layout.MM_PER_PT - 12)
+    assert len(starts["Rep"]) == len(starts["07700"]) == len(starts["Unknown"]) == 4
+    for label, cells in (("Role", "Rep"), ("Mobile", "07700"), ("GOTV", "Unknown")):
+        (header,) = starts[label]
+        for x in starts[cells]:
+            assert abs(x - header) < 0.8, (label, header, starts[cells])
 
 
 def test_the_school_sheet_view_is_scoped_to_the_leads_districts(
