@@ -5,7 +5,6 @@ No WeasyPrint here, so the web process can build rows without importing it.
 
 from __future__ import annotations
 
-import math
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -16,21 +15,25 @@ ASSET_DIR = Path(__file__).resolve().parent.parent / "static" / "canvass"
 GENERATED_SCHEME = "turnout-generated"
 
 # Why rows are built as they are (measured, see bench/canvass.py): WeasyPrint's cost is
-# per box, so a supporter is one block holding one line of text. Its columns are reached
-# with tab characters (tab stops every TAB_PX from the start of the line): we know how
-# wide each piece of text is (the font's advance widths), so we emit the number of tabs
-# that lands each column where the header puts it.
-#
-# WeasyPrint 70 lays tabs out in Pango pixels but draws a tab TAB_SCALE times as wide
-# as laid out (text is drawn at its true width), so where a column is drawn depends on
-# how much text precedes it: drawn = TAB_SCALE * laid_out - (TAB_SCALE - 1) * text.
-# ``tabbed`` aims with that model; test_canvass_pdf checks the columns line up.
-TAB_PX = 2  # tab-size in sheet.css; WeasyPrint takes whole CSS px
-TAB_SCALE = 1.024
-PX_MM = 25.4 / 96
+# per box and per glyph, so a supporter is one block holding one line of text. Its
+# columns are reached with fixed-width Unicode spaces (em, en, ... hair space): we know
+# how wide every piece of text is (the font's advance widths and kerning, as HarfBuzz
+# applies them), so each gap is filled to land the next column within ~0.2 mm of where
+# the header puts it. (Tabs looked simpler, but WeasyPrint draws a tab 1.024 times as
+# wide as Pango lays it out, and a 2px tab grid costs a glyph every half millimetre.)
+# test_canvass_pdf checks that the columns line up in the PDF.
+_SPACES = (
+    ("\u2003", 2048),  # em space (widths in DejaVu Sans units, 2048 to the em)
+    ("\u2002", 1024),  # en
+    ("\u2004", 675),  # three-per-em
+    ("\u2005", 512),  # four-per-em
+    ("\u2009", 409),  # thin
+    ("\u2006", 342),  # six-per-em
+    ("\u200a", 204),  # hair
+)
 ROW_FONT_PT = 9.0
 MM_PER_PT = 25.4 / 72
-# Column starts (tab stops) in mm from the left margin. The tick boxes and the rule
+# Column starts in mm from the left margin. The tick boxes and the rule
 # under each row are drawn by rows.png (see sheet.css), the first box at TICKS_MM.
 COLUMNS_MM = {"name": 0.0, "role": 56.0, "mobile": 71.0, "status": 96.0, "notes": 158.0}
 TICKS_MM = 124.6
@@ -165,25 +168,33 @@ def fit(text: str, max_mm: float, size_pt: float = ROW_FONT_PT, font: str = "reg
     return text.rstrip() + "…"
 
 
-def tabbed(
+def gap_filler(gap_mm: float, size_pt: float = ROW_FONT_PT) -> str:
+    """Spaces adding up to ``gap_mm`` (to the nearest half hair space)."""
+    units = gap_mm / (size_pt * MM_PER_PT) * 2048
+    parts = []
+    for char, width in _SPACES:
+        count = int(units // width)
+        parts.append(char * count)
+        units -= count * width
+    if units > _SPACES[-1][1] / 2:
+        parts.append(_SPACES[-1][0])
+    return "".join(parts)
+
+
+def columns_line(
     cells: list[tuple[float, str]], size_pt: float = ROW_FONT_PT, font: str = "regular"
 ) -> str:
-    """One line with each ``(start_mm, text)`` cell drawn from ``start_mm``.
+    """One line with each ``(start_mm, text)`` cell starting at ``start_mm``.
 
     Texts must already fit before the next cell (see ``fit``)."""
-    tab = TAB_PX * PX_MM
     parts: list[str] = []
-    laid_out = text = 0.0  # mm: where Pango is on the line, and how much text so far
+    x = 0.0
     for start, cell in cells:
-        if start > 0:
-            stop = round((start + (TAB_SCALE - 1) * text) / (TAB_SCALE * tab))
-            tabs = max(stop - math.floor(laid_out / tab + 1e-9), 1)
-            parts.append("\t" * tabs)
-            laid_out = (math.floor(laid_out / tab + 1e-9) + tabs) * tab
-        parts.append(cell)
-        width = text_width_mm(cell, size_pt, font)
-        laid_out += width
-        text += width
+        gap = start - x
+        filler = gap_filler(gap, size_pt) if gap > 0 else (" " if parts else "")
+        # DejaVu Sans does not kern spaces, so widths add up piece by piece.
+        x += text_width_mm(filler, size_pt, font) + text_width_mm(cell, size_pt, font)
+        parts += [filler, cell]
     return "".join(parts)
 
 
@@ -195,7 +206,7 @@ def column_width(name: str) -> float:
 
 def row_text(*, name: str, role: str, mobile: str, status: str, email: str | None) -> str:
     """A supporter's row: the columns on one line, the email (when asked) under it."""
-    line = tabbed(
+    line = columns_line(
         [
             (COLUMNS_MM["name"], fit(name, column_width("name"))),
             (COLUMNS_MM["role"], fit(role, column_width("role"))),
@@ -221,9 +232,9 @@ def header_lines() -> tuple[str, str, str]:
             if label:
                 centre = TICKS_MM + TICK_BOX_MM / 2 + k * TICK_PITCH_MM
                 cells.append((centre - text_width_mm(label, TICK_LABEL_PT) / 2, label))
-        return tabbed(cells, TICK_LABEL_PT)
+        return columns_line(cells, TICK_LABEL_PT)
 
-    main = tabbed(
+    main = columns_line(
         [
             (COLUMNS_MM["name"], "Name"),
             (COLUMNS_MM["role"], "Role"),

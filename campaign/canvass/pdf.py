@@ -56,8 +56,11 @@ def _font_config_and_css(assets: Assets) -> tuple[FontConfiguration, CSS]:
 
 
 def qr_png(url: str) -> bytes:
+    # Any of the eight masks is a valid code; choosing one by segno's penalty search
+    # encodes the symbol eight times, which is most of a QR's cost here. A short URL
+    # printed 28 mm wide scans fine with a fixed one.
     buffer = io.BytesIO()
-    segno.make_qr(url, error="m").save(buffer, kind="png", scale=4, border=2)
+    segno.make_qr(url, error="m", mask=4).save(buffer, kind="png", scale=4, border=2)
     return buffer.getvalue()
 
 
