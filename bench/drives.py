@@ -26,10 +26,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from pathlib import Path
 
 from bench import ROOT, BenchError, Context, Figure
 
@@ -111,15 +114,57 @@ def _run_child(args: list[str], env: dict[str, str], timeout: float = 1800) -> t
     return peak, out
 
 
+class _FakeESP:
+    """The fake ESP in its own process: it gets its own core share and, unlike a thread of
+    this runner, does not inflate the runner's memory (children inherit the parent's peak
+    RSS in ``ru_maxrss`` on Linux, so the runner must stay small)."""
+
+    def __init__(self, *, latency_ms: float, log_path: Path | None = None):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        args = ["-m", "mailings.fake_esp", "--port", str(self.port), "--api-key", "bench-key"]
+        args += ["--latency-ms", str(latency_ms)]
+        if log_path is not None:
+            args += ["--log", str(log_path)]
+        self.process = _child(args, dict(os.environ))
+        self.api_url = f"http://127.0.0.1:{self.port}/v3"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                self.stats()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise BenchError("The fake ESP did not start.") from None
+                time.sleep(0.1)
+
+    def stats(self) -> dict:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stats", timeout=5) as answer:  # noqa: S310 - loopback
+            return json.loads(answer.read())
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        _reap(self.process, 30)
+
+
+def _read_log(path: Path) -> tuple[list[str], list[float]]:
+    """Addresses and times of every accepted message, streamed (the log can be large)."""
+    addresses, times = [], []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            addresses.append(record["to"])
+            times.append(record["time"])
+    return addresses, times
+
+
 def _drive(
     ctx: Context, *, district: str, count: int, latency_ms: float, rate: float | None, label: str
 ) -> dict:
     """One drive end to end with CONSUMERS consumer processes; returns measurements."""
-    from mailings.fake_esp import FakeESPServer, read_log
-
     log_path = ctx.var_dir / f"esp-{label}.jsonl"
-    esp = FakeESPServer(api_key="bench-key", log_path=str(log_path), latency_ms=latency_ms)
-    esp.start()
+    esp = _FakeESP(latency_ms=latency_ms, log_path=log_path)
     extra = {"HUEY_NAME": f"bench-drives-{label}", "HUEY_WORKERS": str(WORKERS)}
     if rate is not None:
         extra.update(EMAIL_SEND_RATE=str(rate), MAILING_CHUNK_SECONDS="0.2")
@@ -143,12 +188,12 @@ def _drive(
         for consumer in consumers:
             _, peak, _, _ = _reap(consumer, 60)
             peaks.append(peak)
+        calls = esp.stats()["accepted_calls"]
         esp.stop()
     _, status_out = _run_child(["manage.py", "mailing_status", str(mailing_id), "--json"], env)
     status = json.loads(status_out.strip().splitlines()[-1])
-    log = read_log(str(log_path))
-    addresses = [record["to"] for record in log]
-    times = sorted(record["time"] for record in log)
+    addresses, times = _read_log(log_path)
+    times.sort()
     log_path.unlink(missing_ok=True)
     exactly_once = len(addresses) == len(set(addresses)) == count == status["counts"]["sent"]
     return {
@@ -158,14 +203,12 @@ def _drive(
         "exactly_once": exactly_once,
         "counts": {k: v for k, v in status["counts"].items() if v},
         "times": times,
-        "calls": esp.stats["accepted_calls"],
+        "calls": calls,
     }
 
 
 def _naive(ctx: Context, *, count: int, latency_ms: float) -> float:
-    from mailings.fake_esp import FakeESPServer
-
-    esp = FakeESPServer(api_key="bench-key", latency_ms=latency_ms).start()
+    esp = _FakeESP(latency_ms=latency_ms)
     try:
         _, out = _run_child(
             ["-m", "bench.drives", "naive", DISTRICT, str(count)], _env(ctx, esp.api_url)
