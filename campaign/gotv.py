@@ -2,7 +2,7 @@
 
 * Before the ballot opens nobody can have a ballot paper or have voted: only pledges
   (pledged, won't vote, back to unknown) can be recorded.
-* Once it has closed, no GOTV drive may still go out: scheduled drives are cancelled
+* Once it has closed, no GOTV drive may still go out: unfinished drives are cancelled
   by a periodic task.
 """
 
@@ -53,30 +53,40 @@ def ballot_closed(*, at: datetime | None = None, campaign: Campaign | None = Non
 
 
 def gotv_drives_cancel_after_close(*, now: datetime | None = None) -> int:
-    """Cancel drives still waiting to go out once the ballot has closed.
+    """Once the ballot has closed, stop every drive that has not finished: scheduled,
+    awaiting approval, sending or paused. A "go and vote" email after the close is
+    wrong, and the drives' own start-due task could launch a drive scheduled for later.
 
-    Only drives that have not started (scheduled, or awaiting approval) are cancelled
-    here: they hold no recipient rows yet, so the status is the whole of it. A drive
-    already sending is the drives engine's to stop (mailing_cancel needs an actor);
-    see the note in the final report.
+    This mirrors mailings.services.drive.mailing_cancel (status, reason, queued rows
+    cancelled; the batch sender stops between chunks when it sees the status), which
+    cannot be called here because it requires an acting user. See the final report:
+    the drives owner can expose a system cancel and this becomes a one-line call.
     """
-    from mailings.models import Mailing
+    from mailings.models import Mailing, Recipient
 
     campaign = campaign_active()
     if not ballot_closed(at=now, campaign=campaign):
         return 0
-    waiting = (Mailing.Status.SCHEDULED, Mailing.Status.AWAITING_APPROVAL)
+    unfinished = (
+        Mailing.Status.SCHEDULED,
+        Mailing.Status.AWAITING_APPROVAL,
+        Mailing.Status.SENDING,
+        Mailing.Status.PAUSED,
+    )
     cancelled = 0
-    for mailing_id in Mailing.objects.filter(status__in=waiting).values_list("pk", flat=True):
+    for mailing_id in Mailing.objects.filter(status__in=unfinished).values_list("pk", flat=True):
         with transaction.atomic():
             mailing = Mailing.objects.select_for_update().get(pk=mailing_id)
-            if mailing.status not in waiting:
+            if mailing.status not in unfinished:
                 continue
             mailing.status = Mailing.Status.CANCELLED
             mailing.status_reason = "Cancelled automatically: the ballot has closed."
             mailing.finished_at = now or timezone.now()
             mailing.save(update_fields=["status", "status_reason", "finished_at", "updated_at"])
+            Recipient.objects.filter(mailing=mailing, status=Recipient.Status.QUEUED).update(
+                status=Recipient.Status.CANCELLED
+            )
             cancelled += 1
     if cancelled:
-        logger.info("Cancelled %s waiting drive(s): the ballot has closed.", cancelled)
+        logger.info("Cancelled %s unfinished drive(s): the ballot has closed.", cancelled)
     return cancelled

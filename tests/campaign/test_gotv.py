@@ -212,7 +212,7 @@ def test_tick_off_before_the_ballot_opens_explains_why_voted_is_refused(
 # --- ballot closed ----------------------------------------------------------------------
 
 
-def test_waiting_drives_are_cancelled_once_the_ballot_has_closed(db, volunteer):
+def test_unfinished_drives_are_cancelled_once_the_ballot_has_closed(db, volunteer):
     now = timezone.now()
     campaign = CampaignFactory(
         ballot_opens=now - timedelta(days=10), ballot_closes=now + timedelta(hours=1)
@@ -225,13 +225,20 @@ def test_waiting_drives_are_cancelled_once_the_ballot_has_closed(db, volunteer):
         status=Mailing.Status.SCHEDULED,
         scheduled_for=now + timedelta(hours=2),
     )
+    paused = Mailing.objects.create(
+        name="Paused", subject="x", body="x", created_by=volunteer, status=Mailing.Status.PAUSED
+    )
+    done = Mailing.objects.create(
+        name="Sent", subject="x", body="x", created_by=volunteer, status=Mailing.Status.DONE
+    )
     draft = Mailing.objects.create(name="Draft", subject="x", body="x", created_by=volunteer)
 
     assert gotv_drives_cancel_after_close(now=now) == 0
-    assert gotv_drives_cancel_after_close(now=campaign.ballot_closes + timedelta(minutes=1)) == 1
+    assert gotv_drives_cancel_after_close(now=campaign.ballot_closes + timedelta(minutes=1)) == 2
 
-    scheduled.refresh_from_db()
-    draft.refresh_from_db()
-    assert scheduled.status == Mailing.Status.CANCELLED
+    for mailing in (scheduled, paused, done, draft):
+        mailing.refresh_from_db()
+    assert scheduled.status == paused.status == Mailing.Status.CANCELLED
     assert "ballot has closed" in scheduled.status_reason
+    assert done.status == Mailing.Status.DONE
     assert draft.status == Mailing.Status.DRAFT
