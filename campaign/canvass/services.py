@@ -233,9 +233,20 @@ def _fail(pack: CanvassPack, reason: str) -> CanvassPack:
     return pack
 
 
+STALLED_AFTER = timedelta(minutes=30)
+
+
 def canvass_packs_expire(*, now=None) -> int:
-    """Delete pack files past their retention time ("destroy after use")."""
+    """Delete pack files past their retention time ("destroy after use"), and fail packs
+    whose build was lost (a consumer killed mid-build) so their page says so."""
     now = now or timezone.now()
+    CanvassPack.objects.filter(
+        status=CanvassPack.Status.RUNNING, started_at__lt=now - STALLED_AFTER
+    ).update(
+        status=CanvassPack.Status.FAILED,
+        error="The build was interrupted; request the pack again.",
+        finished_at=now,
+    )
     cutoff = now - timedelta(hours=settings.CANVASS_PACK_RETENTION_HOURS)
     expired = 0
     for pack in CanvassPack.objects.filter(

@@ -131,3 +131,18 @@ def test_pack_files_are_deleted_after_the_retention_time(
 
     pack.refresh_from_db()
     assert pack.status == CanvassPack.Status.EXPIRED and not path.exists()
+
+
+def test_a_pack_whose_build_was_lost_is_failed_with_a_reason(lead_a, district_a):
+    pack = CanvassPack.objects.create(
+        district=district_a,
+        requested_by=lead_a,
+        status=CanvassPack.Status.RUNNING,
+        started_at=timezone.now() - timedelta(hours=1),
+    )
+
+    canvass_packs_expire()
+
+    pack.refresh_from_db()
+    assert pack.status == CanvassPack.Status.FAILED
+    assert "interrupted" in pack.error
