@@ -118,3 +118,23 @@ def preview_contact(*, mailing: Mailing, contact_id: int | None) -> Contact | No
     if contact_id is not None:
         return get_object_or_404(contacts, pk=contact_id)
     return contacts.mailable().order_by("pk").first() or contacts.order_by("pk").first()
+
+
+def recipient_for_event(
+    *, recipient_id: object = None, message_id: str = "", email: str = ""
+) -> Recipient | None:
+    """The row a tracking event is about: by the row id carried in the message's
+    metadata (``recipient_id``), else by the ESP message id and the address."""
+    try:
+        pk = int(str(recipient_id)) if recipient_id not in (None, "") else None
+    except ValueError:
+        pk = None
+    if pk is not None:
+        found = Recipient.objects.filter(pk=pk).first()
+        if found is not None:
+            return found
+    if message_id and email:
+        return Recipient.objects.filter(
+            esp_message_id=message_id, email=email.strip().lower()
+        ).first()
+    return None

@@ -11,7 +11,7 @@ from mailings.services.drive import (
     mailings_sweep,
 )
 from mailings.services.preview import mailing_preview, mailing_test_send
-from mailings.services.sending import mailing_batch_send
+from mailings.services.sending import mailing_batch_send, recipient_settle_unknown
 from mailings.services.unsubscribe import (
     unsubscribe_confirm,
     unsubscribe_recipient,
@@ -32,6 +32,7 @@ __all__ = [
     "mailing_validate",
     "mailings_start_due",
     "mailings_sweep",
+    "recipient_settle_unknown",
     "unsubscribe_confirm",
     "unsubscribe_recipient",
     "unsubscribe_url",

@@ -58,6 +58,9 @@ from mailings.services.unsubscribe import unsubscribe_url
 logger = logging.getLogger(__name__)
 
 ONE_CLICK_HEADER = {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+# Anymail metadata keys every drive message carries; tracking webhooks read them back.
+METADATA_MAILING_ID = "mailing_id"
+METADATA_RECIPIENT_ID = "recipient_id"
 # Per-recipient ESP statuses that mean the ESP will not deliver.
 _REFUSED = {"rejected", "invalid", "failed"}
 
@@ -235,13 +238,15 @@ class _Sender:
         )
         message.attach_alternative(template.html, "text/html")
         message.tags = [f"drive-{mailing.pk}"]
-        message.metadata = {"mailing_id": str(mailing.pk)}
+        message.metadata = {METADATA_MAILING_ID: str(mailing.pk)}
         if self.esp_template is not None:
             message.merge_data = data
             message.merge_headers = headers
-            message.merge_metadata = {row.email: {"recipient_id": str(row.pk)} for row in rows}
+            message.merge_metadata = {
+                row.email: {METADATA_RECIPIENT_ID: str(row.pk)} for row in rows
+            }
         else:
-            message.metadata["recipient_id"] = str(rows[0].pk)
+            message.metadata[METADATA_RECIPIENT_ID] = str(rows[0].pk)
         return message
 
     def send(self, rows: list[Row], out: _Outcomes) -> None:
@@ -501,4 +506,16 @@ def mailing_finish_if_settled(*, mailing_id: int) -> bool:
         Mailing.objects.filter(pk=mailing_id, status=Mailing.Status.SENDING).update(
             status=Mailing.Status.DONE, finished_at=timezone.now()
         )
+    )
+
+
+def recipient_settle_unknown(*, recipient: Recipient, message_id: str = "") -> bool:
+    """An ESP event (delivered, bounced…) proves an "unknown" row was sent: settle it.
+
+    Only rows still unknown change, so replayed events change nothing."""
+    changes = {"status": Recipient.Status.SENT, "error": ""}
+    if message_id and not recipient.esp_message_id:
+        changes["esp_message_id"] = message_id[:255]
+    return bool(
+        Recipient.objects.filter(pk=recipient.pk, status=Recipient.Status.UNKNOWN).update(**changes)
     )

@@ -292,3 +292,23 @@ def test_another_volunteers_drive_cannot_be_started(make_drive, supporters, dist
     other = _team_user("other_volunteer", Role.VOLUNTEER, districts=[district_a])
     with pytest.raises(PermissionDenied):
         mailing_start(actor=other, mailing=make_drive())
+
+
+def test_a_tracking_event_finds_its_row_and_settles_an_unknown_one_once(
+    make_drive, volunteer, supporters
+):
+    from mailings.selectors import recipient_for_event
+    from mailings.services import recipient_settle_unknown
+
+    drive = mailing_start(actor=volunteer, mailing=make_drive())
+    drain(drive)
+    row = Recipient.objects.filter(mailing=drive).first()
+    assert recipient_for_event(recipient_id=str(row.pk)) == row
+    assert recipient_for_event(message_id=row.esp_message_id, email=row.email.upper()) == row
+    assert recipient_for_event(recipient_id="not-a-number") is None
+
+    Recipient.objects.filter(pk=row.pk).update(status=Recipient.Status.UNKNOWN)
+    assert recipient_settle_unknown(recipient=row, message_id="<x@mg>") is True
+    assert recipient_settle_unknown(recipient=row) is False  # a replayed event
+    row.refresh_from_db()
+    assert row.status == Recipient.Status.SENT
