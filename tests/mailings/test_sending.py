@@ -312,3 +312,21 @@ def test_a_tracking_event_finds_its_row_and_settles_an_unknown_one_once(
     assert recipient_settle_unknown(recipient=row) is False  # a replayed event
     row.refresh_from_db()
     assert row.status == Recipient.Status.SENT
+
+
+def test_an_esp_without_inline_batch_templates_gets_one_rendered_message_each(
+    make_drive, volunteer, supporters, settings
+):
+    # Django's locmem backend stands in for Postmark/SES: no batch substitution.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    drive = mailing_start(actor=volunteer, mailing=make_drive(body="Dear {{ first_name }}"))
+    drain(drive)
+    assert len(mail.outbox) == 7 and all(len(m.to) == 1 for m in mail.outbox)
+    for message in mail.outbox:
+        row = Recipient.objects.select_related("contact").get(mailing=drive, email=message.to[0])
+        assert message.subject == f"{row.contact.first_name}, your ballot"
+        assert f"Dear {row.contact.first_name}" in message.body
+        assert "%recipient" not in message.alternatives[0][0]
+        assert message.extra_headers["List-Unsubscribe"].startswith("<http")
+        assert message.metadata == {"mailing_id": str(drive.pk), "recipient_id": str(row.pk)}
+    assert mailing_progress(mailing=drive)["sent"] == 7
