@@ -76,6 +76,8 @@ class ImportBatch(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         RUNNING = "running", "Running"
+        # A queued dry run finished: the report is ready, nothing was written.
+        PREVIEWED = "previewed", "Previewed (nothing written yet)"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
         UNDONE = "undone", "Undone"

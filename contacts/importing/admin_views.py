@@ -20,7 +20,7 @@ from campaign.exports import export_response
 from campaign.roles import can
 from contacts.importing.errors import FileError
 from contacts.importing.pipeline import ImportOptions, supporters_import
-from contacts.importing.queued import batch_queue, upload_path, upload_store
+from contacts.importing.queued import batch_confirm, batch_queue, upload_path, upload_store
 from contacts.importing.report import ImportReport
 from contacts.importing.undo import import_batch_undo
 from contacts.models import ImportBatch
@@ -120,6 +120,21 @@ class SupporterImportMixin:
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             stored = upload_store(source=upload, file_name=upload.name)
+            if upload.size > settings.IMPORT_SYNC_MAX_BYTES:
+                # Too big to check inside a web request: the preview runs on the queue
+                # and its page offers the confirmation.
+                batch = batch_queue(
+                    path=stored,
+                    file_name=upload.name,
+                    actor=request.user,
+                    options=_options(form.cleaned_data, dry_run=True),
+                )
+                messages.info(
+                    request,
+                    "The file is being checked in the background; this page shows the "
+                    "preview when it is ready. Nothing is written until you confirm.",
+                )
+                return redirect("admin:contacts_importbatch_change", batch.pk)
             try:
                 report = supporters_import(
                     path=stored,
@@ -233,6 +248,11 @@ class ImportBatchViewsMixin:
                 name="contacts_importbatch_rejected",
             ),
             path("<int:pk>/undo/", view(self.undo_view), name="contacts_importbatch_undo"),
+            path(
+                "<int:pk>/confirm/",
+                view(self.confirm_view),
+                name="contacts_importbatch_confirm",
+            ),
             *urls,
         ]
 
@@ -245,6 +265,31 @@ class ImportBatchViewsMixin:
             raise Http404
         report = ImportReport.from_stored(batch.report, batch_id=batch.pk)
         return _rejected_download(request, report, batch.file_name, file_format, batch)
+
+    def confirm_view(self, request, pk: int):
+        """Confirm a queued preview: the same file is imported for real."""
+        batch = self._batch(request, pk)
+        _require_importer(request)
+        if request.method != "POST":
+            return TemplateResponse(
+                request,
+                "contacts/import_confirm.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "opts": self.model._meta,
+                    "title": f"Import {batch.file_name}",
+                    "batch": batch,
+                    "report": ImportReport.from_stored(batch.report, batch_id=batch.pk),
+                    "change_url": reverse("admin:contacts_importbatch_change", args=[batch.pk]),
+                },
+            )
+        try:
+            batch_confirm(batch=batch, actor=request.user)
+        except FileError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.info(request, "The import is queued; this page shows its progress.")
+        return redirect("admin:contacts_importbatch_change", batch.pk)
 
     def undo_view(self, request, pk: int):
         batch = self._batch(request, pk)

@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections, transaction
 from django.utils import timezone
 
+from campaign.roles import can
 from contacts.importing.errors import FileError
 from contacts.importing.pipeline import ImportOptions, supporters_import
 from contacts.importing.report import ImportReport
@@ -81,17 +82,39 @@ def file_sha256(path: Path) -> str:
 
 @transaction.atomic
 def batch_queue(*, path: Path, file_name: str, actor, options: ImportOptions) -> ImportBatch:
-    """Record a pending import of a stored upload and enqueue it once committed."""
+    """Record a pending import (or, with ``options.dry_run``, a preview) of a stored
+    upload and enqueue it once committed."""
     from contacts.tasks import import_batch_run
 
     batch = ImportBatch.objects.create(
         created_by=actor,
         file_name=file_name[:255],
         sha256=file_sha256(path),
-        options={**options.stored(), "dry_run": False},
+        options=options.stored(),
         status=ImportBatch.Status.PENDING,
         upload_path=path.name,
     )
+    transaction.on_commit(lambda: import_batch_run(batch.pk))
+    return batch
+
+
+@transaction.atomic
+def batch_confirm(*, batch: ImportBatch, actor) -> ImportBatch:
+    """Turn a previewed batch into the real import of the same, unchanged file."""
+    from contacts.tasks import import_batch_run
+
+    if not can(actor, "add", "contacts.importbatch"):
+        raise PermissionDenied("Only organisers can import supporters.")
+    batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+    if batch.status != ImportBatch.Status.PREVIEWED:
+        raise FileError("Only a previewed import can be confirmed.")
+    path = upload_path(batch.upload_path)
+    if file_sha256(path) != batch.sha256:
+        raise FileError("The uploaded file changed since the preview; upload it again.")
+    batch.status = ImportBatch.Status.PENDING
+    batch.options = {**batch.options, "dry_run": False}
+    batch.created_by = actor
+    batch.save(update_fields=["status", "options", "created_by"])
     transaction.on_commit(lambda: import_batch_run(batch.pk))
     return batch
 
@@ -136,7 +159,9 @@ def batch_run(*, batch_id: int, may_retry: bool = False) -> ImportReport | None:
     batch = ImportBatch.objects.select_related("created_by").get(pk=batch_id)
     path = Path(settings.IMPORT_UPLOAD_DIR) / batch.upload_path
     progress = _BatchProgress(batch.pk)
+    dry_run = bool(batch.options.get("dry_run"))
     options = ImportOptions(
+        dry_run=dry_run,
         consent_wording=batch.options.get("consent_wording", ""),
         consent_version=batch.options.get("consent_version", ""),
     )
@@ -170,6 +195,18 @@ def batch_run(*, batch_id: int, may_retry: bool = False) -> ImportReport | None:
         raise
     finally:
         progress.close()
+    if dry_run:
+        # The dry run rolled its own writes back, the batch's included: record the
+        # preview now, and keep the upload for the confirmation.
+        ImportBatch.objects.filter(pk=batch_id).update(
+            status=ImportBatch.Status.PREVIEWED,
+            counts=report.counts(),
+            report=report.stored(),
+            finished_at=timezone.now(),
+            progress_done=1,
+            progress_total=1,
+        )
+        return report
     path.unlink(missing_ok=True)
     return report
 

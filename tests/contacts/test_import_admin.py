@@ -84,10 +84,12 @@ def test_confirming_the_preview_imports_with_the_same_counts(world, client_for, 
     assert page.context["report"].created == 9
 
 
-def test_a_big_upload_is_queued_and_its_batch_shows_progress(world, client_for, settings):
-    settings.IMPORT_SYNC_MAX_BYTES = 10
+def test_a_confirmed_import_over_the_size_limit_is_queued_and_shows_progress(
+    world, client_for, settings
+):
     client = client_for(world)
     token = upload(client, "supporters.csv").context["token"]
+    settings.IMPORT_SYNC_MAX_BYTES = 10  # lowered between preview and confirmation
 
     response = client.post(reverse(IMPORT_URL), {"token": token})
 
@@ -104,6 +106,63 @@ def test_a_big_upload_is_queued_and_its_batch_shows_progress(world, client_for, 
     assert batch.status == ImportBatch.Status.DONE and batch.counts["created"] == 9
     listing = client.get(reverse("admin:contacts_importbatch_changelist"))
     assert "9 new, 2 updated, 7 rejected" in listing.content.decode()
+
+
+def test_a_big_upload_is_previewed_on_the_queue_then_confirmed(world, client_for, settings):
+    from contacts.importing.queued import batch_run
+
+    settings.IMPORT_SYNC_MAX_BYTES = 10
+    client = client_for(world)
+    before = snapshot()
+
+    response = upload(client, "supporters.ods")
+
+    batch = ImportBatch.objects.get()
+    assert response.url == reverse("admin:contacts_importbatch_change", args=[batch.pk])
+    assert batch.status == ImportBatch.Status.PENDING and batch.options["dry_run"] is True
+    assert "Preview pending" in client.get(response.url).content.decode()
+
+    batch_run(batch_id=batch.pk)
+
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.PREVIEWED
+    assert snapshot() == before
+    assert batch.report["created"] == EXPECTED_COUNTS["created"]
+    assert batch.report["dry_run"] is True
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.IMPORT).exists()
+    page = client.get(response.url).content.decode()
+    assert "Nothing has been written yet" in page and "Confirm and import" in page
+    confirm_url = reverse("admin:contacts_importbatch_confirm", args=[batch.pk])
+    assert client.get(confirm_url).status_code == 200
+
+    client.post(confirm_url)
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.PENDING and batch.options["dry_run"] is False
+    batch_run(batch_id=batch.pk)
+
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.DONE
+    assert {k: batch.report[k] for k in EXPECTED_COUNTS} == EXPECTED_COUNTS
+    assert Contact.objects.filter(email="ada@example.org", source_import=batch).exists()
+    assert not list(Path(settings.IMPORT_UPLOAD_DIR).iterdir())
+
+
+def test_a_preview_cannot_be_confirmed_after_its_file_changed(world, client_for, settings):
+    from contacts.importing.queued import batch_run, upload_path
+
+    settings.IMPORT_SYNC_MAX_BYTES = 10
+    client = client_for(world)
+    upload(client, "latin.csv")
+    batch = ImportBatch.objects.get()
+    batch_run(batch_id=batch.pk)
+    upload_path(ImportBatch.objects.get().upload_path).write_text(
+        "Email,Consent\nx@example.org,yes\n"
+    )
+
+    client.post(reverse("admin:contacts_importbatch_confirm", args=[batch.pk]))
+
+    assert ImportBatch.objects.get().status == ImportBatch.Status.PREVIEWED
+    assert not Contact.objects.filter(email="x@example.org").exists()
 
 
 def test_a_file_level_error_is_shown_on_the_form_and_writes_nothing(world, client_for):
