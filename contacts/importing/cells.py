@@ -150,11 +150,15 @@ def parse_mobile(value: Cell) -> str:
     text = cell_text(value)
     if not text:
         return ""
-    match = _MOBILE_SHAPE.match(_MOBILE_JUNK.sub("", text))
+    compact = _MOBILE_JUNK.sub("", text)
+    match = _MOBILE_SHAPE.match(compact)
     if match:
         national = match.group(1)
         if _OFCOM_FICTION.match(national) or _GB_MOBILE.fullmatch(national):
             return "+44" + national
+    elif compact.lstrip("+").isdigit() and len(compact) < 10:
+        # Too few digits to be any UK mobile; no need to ask phonenumbers.
+        raise ValidationError(f"{text!r} is not a UK mobile number.", code="invalid_mobile")
     return normalise_uk_mobile(text)
 
 

@@ -470,6 +470,10 @@ def test_the_fast_email_check_agrees_with_djangos_validator(raw):
         "12345",
         "+1 202 555 0100",
         "07624 123456",
+        "+44 7700",
+        "07700 90000",
+        "",
+        "+447700900001234",
     ],
 )
 def test_the_fast_mobile_path_agrees_with_the_shared_normaliser(raw):
