@@ -37,6 +37,11 @@ MM_PER_PT = 25.4 / 72
 # under each row are drawn by rows.png (see sheet.css), the first box at TICKS_MM.
 COLUMNS_MM = {"name": 0.0, "role": 56.0, "mobile": 71.0, "status": 96.0, "notes": 158.0}
 TICKS_MM = 124.6
+# Page geometry (sheet.css @page margins and .summary): rows have fixed heights, so how
+# many fit on a page is known here, and every page's "Page X of Y" is written as text.
+PAGE_CONTENT_MM = 297 - 26 - 16.7
+SUMMARY_MM = 31.0
+ROW_MM, EMAIL_ROW_MM = 6.2, 12.4
 TICK_PITCH_MM = 8.5
 TICK_BOX_MM = 4.2
 # Each text is cut to fit before the next column, with this much air.
@@ -271,11 +276,33 @@ class Assets:
         return f"{self.static_url}canvass/sheet.css"
 
 
+def rows_per_page(*, with_email: bool) -> tuple[int, int]:
+    """(rows on a school's first page, under its summary; rows on each later page)."""
+    row = EMAIL_ROW_MM if with_email else ROW_MM
+    return (
+        int((PAGE_CONTENT_MM - SUMMARY_MM) / row + 1e-6),
+        int(PAGE_CONTENT_MM / row + 1e-6),
+    )
+
+
+def paginate(count: int, *, with_email: bool) -> list[range]:
+    """Row index ranges, one per page (an empty school still gets its one page)."""
+    first, later = rows_per_page(with_email=with_email)
+    pages = [range(0, min(count, first))]
+    start = first
+    while start < count:
+        pages.append(range(start, min(count, start + later)))
+        start += later
+    return pages
+
+
 @dataclass(frozen=True)
 class Doc:
-    """One document to lay out: its HTML and the URL its QR code should carry."""
+    """Part of a document: its HTML body, how many pages it must come to (0 when not
+    known in advance), and the URL its QR code should carry."""
 
     html: str
+    pages: int = 0
     qr_url: str = ""
     qr_key: str = ""
 

@@ -93,6 +93,11 @@ def school_code(info: PrintInfo, school: School) -> str:
 def school_doc(*, school: School, rows: list[SheetRow], info: PrintInfo) -> layout.Doc:
     voted = sum(1 for row in rows if row.gotv_status == Contact.Gotv.VOTED)
     key = layout.qr_key(f"school-{school.pk}")
+    row_htmls = [row_html(row, with_email=info.with_email) for row in rows]
+    pages = [
+        mark_safe("".join(row_htmls[i] for i in page))  # noqa: S308 - escaped in row_html
+        for page in layout.paginate(len(rows), with_email=info.with_email)
+    ]
     html = render_to_string(
         "canvass/sheet.html",
         {
@@ -105,12 +110,10 @@ def school_doc(*, school: School, rows: list[SheetRow], info: PrintInfo) -> layo
             "qr_src": key,
             "tick_url": tick_off_url(school),
             "header_lines": layout.header_lines(),
-            "rows_html": mark_safe(  # noqa: S308 - every value escaped in row_html
-                "".join(row_html(row, with_email=info.with_email) for row in rows)
-            ),
+            "pages": pages,
         },
     )
-    return layout.Doc(html=html, qr_url=tick_off_url(school), qr_key=key)
+    return layout.Doc(html=html, pages=len(pages), qr_url=tick_off_url(school), qr_key=key)
 
 
 def cover_doc(

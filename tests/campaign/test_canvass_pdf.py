@@ -294,3 +294,22 @@ def open_ballot(db):
     return CampaignFactory(
         ballot_opens=now - timedelta(days=2), ballot_closes=now + timedelta(days=5)
     )
+
+
+@pytest.mark.parametrize(
+    ("supporters", "with_email", "pages"),
+    [(36, False, 1), (37, False, 2), (77, False, 2), (78, False, 3), (18, True, 1), (19, True, 2)],
+)
+def test_pages_come_out_exactly_as_planned_so_each_page_is_numbered_right(
+    lead_a, school_a, tmp_path, caplog, supporters, with_email, pages
+):
+    many_supporters(school_a, supporters)
+
+    printed = canvass_sheet_print(actor=lead_a, school=school_a, with_email=with_email)
+
+    assert "planned" not in caplog.text  # no fall-back to laying out school by school
+    read = pdf_pages(printed.pdf, tmp_path)
+    assert printed.pages == len(read) == pages
+    assert f"Page {pages} of {pages}" in read[-1]
+    names = re.findall(r"Supporter(\d{3}) Testperson", "\n".join(read))
+    assert len(names) == supporters
