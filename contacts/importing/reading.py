@@ -53,27 +53,32 @@ def file_fingerprint(path: Path) -> Fingerprint:
     """SHA-256 and size of the file, and which text encoding it is valid in (if any)."""
     digest = hashlib.sha256()
     size = 0
-    decoders = {name: codecs.getincrementaldecoder(name)() for name in ("utf-8", "cp1252")}
-    valid = dict.fromkeys(decoders, True)
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    valid = {"utf-8": True, "cp1252": True}
     head = b""
+    zipped = False
     with open(path, "rb") as handle:
         while block := handle.read(CHUNK):
             digest.update(block)
             if size == 0:
                 head = block[:4]
+                zipped = head.startswith(b"PK\x03\x04")  # xlsx/ods: not text
             size += len(block)
-            for name, decoder in decoders.items():
-                if valid[name]:
-                    try:
-                        decoder.decode(block)
-                    except UnicodeDecodeError:
-                        valid[name] = False
-    for name, decoder in decoders.items():
-        if valid[name]:
-            try:
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                valid[name] = False
+            if valid["utf-8"] and not zipped:
+                try:
+                    utf8.decode(block)
+                except UnicodeDecodeError:
+                    valid["utf-8"] = False
+    if valid["utf-8"] and not zipped:
+        try:
+            utf8.decode(b"", final=True)
+        except UnicodeDecodeError:
+            valid["utf-8"] = False
+    if zipped:
+        valid = {"utf-8": False, "cp1252": False}
+    elif not valid["utf-8"]:
+        # Only files that are not UTF-8 pay for a second pass.
+        valid["cp1252"] = _decodes(path, "cp1252")
     if head.startswith(codecs.BOM_UTF8):
         encoding: str | None = "utf-8-sig" if valid["utf-8"] else None
     elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -85,6 +90,18 @@ def file_fingerprint(path: Path) -> Fingerprint:
     else:
         encoding = None
     return Fingerprint(sha256=digest.hexdigest(), size=size, encoding=encoding)
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        with open(path, "rb") as handle:
+            while block := handle.read(CHUNK):
+                decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def sheet_open(path: Path, *, file_name: str, fingerprint: Fingerprint) -> Sheet:

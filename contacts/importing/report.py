@@ -68,9 +68,17 @@ class ImportReport:
     def counts(self) -> dict[str, int]:
         """Flat counts, for the batch record and the audit trail."""
         flat = {
-            key: value
-            for key, value in self.as_json().items()
-            if isinstance(value, int) and not isinstance(value, bool)
+            key: getattr(self, key)
+            for key in (
+                "rows",
+                "blank_rows",
+                "created",
+                "updated",
+                "unchanged",
+                "duplicate_in_file",
+                "schools_created",
+                "districts_created",
+            )
         }
         flat.update({f"rejected_{code}": self.rejected.get(code, 0) for code in REJECTIONS})
         flat["warnings"] = sum(self.warnings.values())

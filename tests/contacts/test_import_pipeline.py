@@ -521,3 +521,12 @@ def test_a_failure_while_inserting_rolls_back_every_chunk_already_written(
     assert calls[:4] == ["Contact", "ConsentRecord", "Contact", "ConsentRecord"]
     assert snapshot() == before
     assert not ImportBatch.objects.exists()
+
+
+def test_a_csv_whose_first_column_starts_with_pk_is_still_text(organiser, tmp_path):
+    path = tmp_path / "pk.csv"
+    path.write_text("PK,Email,Consent\n1,pk@example.org,yes\n")
+
+    report = supporters_import(path=path, file_name="pk.csv", actor=organiser)
+
+    assert report.created == 1 and report.warnings["unknown_column"] == 1
