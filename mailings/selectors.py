@@ -72,9 +72,13 @@ def audience_breakdown(*, mailing: Mailing) -> dict[str, int]:
             suppressed=Count("pk", filter=Q(suppressed_as__isnull=False) & ~unsubscribed),
             no_consent=Count("pk", filter=Q(suppressed_as__isnull=True, consented=False)),
             eligible=Count("pk", filter=eligible),
-            addresses=Count("email_hash", filter=eligible, distinct=True),
+            hashed=Count("email_hash", filter=eligible & ~Q(email_hash=""), distinct=True),
+            unhashed=Count("pk", filter=eligible & Q(email_hash="")),
         )
     )
+    # Contacts sharing one normalised address (one hash) get one message; a contact
+    # without a hash counts on its own (addresses are unique per contact anyway).
+    counts["addresses"] = counts["hashed"] + counts["unhashed"]
     return {
         "matched": counts["matched"],
         "mailable": counts["addresses"],

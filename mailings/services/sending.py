@@ -49,6 +49,7 @@ from django.utils.formats import date_format
 from campaign.links import voted_url
 from campaign.selectors import campaign_active
 from contacts.models import ConsentRecord, Suppression
+from contacts.suppression import address_hash
 from mailings.merge import BATCH_LIMITS, PLACEHOLDERS, Template, fill, merge_data, render
 from mailings.models import Mailing, Recipient
 from mailings.ratelimit import rate_limiter
@@ -108,7 +109,7 @@ class Row:
     contact_id: int | None
     first_name: str = ""
     last_name: str = ""
-    contact_hash: str = ""
+    contact_email: str = ""
     school: str = ""
     district: str = ""
 
@@ -119,7 +120,7 @@ class Row:
         "contact_id",
         "contact__first_name",
         "contact__last_name",
-        "contact__email_hash",
+        "contact__email",
         "contact__school__name",
         "contact__district__name",
     )
@@ -303,8 +304,11 @@ def _recheck(rows: list[Row]) -> tuple[list[Row], list[tuple[Row, str]]]:
         .order_by()
         .values_list("contact_id", flat=True)
     )
+    # Hashed here from the address itself, so a contact row with a stale or missing
+    # hash can never slip past the suppression list.
+    hashes = {row.pk: address_hash(row.email) for row in rows}
     suppressed = set(
-        Suppression.objects.filter(address_hash__in=[row.email_hash for row in rows]).values_list(
+        Suppression.objects.filter(address_hash__in=list(hashes.values())).values_list(
             "address_hash", flat=True
         )
     )
@@ -312,11 +316,11 @@ def _recheck(rows: list[Row]) -> tuple[list[Row], list[tuple[Row, str]]]:
     for row in rows:
         if row.contact_id is None:
             skip.append((row, "Contact erased"))
-        elif row.email_hash in suppressed:
+        elif hashes[row.pk] in suppressed:
             skip.append((row, "Address suppressed"))
         elif row.contact_id not in consented:
             skip.append((row, "No current consent"))
-        elif row.contact_hash != row.email_hash:
+        elif row.contact_email.strip().lower() != row.email.strip().lower():
             skip.append((row, "Address changed since the drive started"))
         else:
             keep.append(row)

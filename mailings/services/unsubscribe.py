@@ -48,9 +48,9 @@ def unsubscribe_confirm(*, recipient: Recipient, one_click: bool) -> None:
         suppression_add(
             email=recipient.email, reason=Suppression.Reason.UNSUBSCRIBED, source=source
         )
-    Recipient.objects.filter(
-        email_hash=recipient.email_hash, status=Recipient.Status.QUEUED
-    ).update(status=Recipient.Status.SKIPPED, error="Unsubscribed")
+    Recipient.objects.filter(email=recipient.email, status=Recipient.Status.QUEUED).update(
+        status=Recipient.Status.SKIPPED, error="Unsubscribed"
+    )
 
 
 def token_error(exc: signing.BadSignature) -> str:

@@ -330,3 +330,18 @@ def test_an_esp_without_inline_batch_templates_gets_one_rendered_message_each(
         assert message.extra_headers["List-Unsubscribe"].startswith("<http")
         assert message.metadata == {"mailing_id": str(drive.pk), "recipient_id": str(row.pk)}
     assert mailing_progress(mailing=drive)["sent"] == 7
+
+
+def test_suppression_is_checked_on_the_address_itself_not_a_stored_hash(
+    make_drive, volunteer, supporters
+):
+    from contacts.models import Contact, Suppression
+    from contacts.services import suppression_add
+
+    Contact.objects.update(email_hash="")  # stale or missing hashes on contact rows
+    drive = mailing_start(actor=volunteer, mailing=make_drive())
+    assert drive.recipient_count == 7 and drive.exclusions["duplicate"] == 0
+    suppression_add(email=supporters[3].email.upper(), reason=Suppression.Reason.COMPLAINT)
+    drain(drive)
+    assert supporters[3].email not in sent_to() and len(sent_to()) == 6
+    assert Recipient.objects.get(email=supporters[3].email).error == "Address suppressed"

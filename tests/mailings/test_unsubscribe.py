@@ -110,3 +110,18 @@ def test_a_contact_who_unsubscribes_mid_drive_gets_nothing_more(
     for other in others:
         assert sent_to().count(other.email) == 3
     assert {m.status for m in Mailing.objects.all()} == {"done"}
+
+
+def test_unsubscribing_skips_only_that_address_whatever_the_stored_hashes(
+    make_drive, volunteer, school_a, contact_a
+):
+    from contacts.models import Contact
+
+    ConsentedContactFactory.create_batch(3, school=school_a)
+    Contact.objects.update(email_hash="")
+    drive = mailing_start(actor=volunteer, mailing=make_drive())
+    row = Recipient.objects.get(mailing=drive, contact=contact_a)
+    Client().post(path_of(unsubscribe_url(recipient_id=row.pk)))
+    statuses = dict(Recipient.objects.values_list("email", "status"))
+    assert statuses.pop(contact_a.email) == "skipped"
+    assert set(statuses.values()) == {"queued"}
