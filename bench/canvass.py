@@ -312,6 +312,8 @@ def measure_main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     sizes = sorted(map(int, args.sizes.split(",")))
     _django()
+    import os
+
     from django.conf import settings
     from django.contrib.auth import get_user_model
 
@@ -319,8 +321,6 @@ def measure_main(argv: list[str]) -> None:
     from campaign.canvass.selectors import sheet_rows
     from campaign.canvass.services import canvass_district_render, canvass_sheet_print
     from contacts.models import District, School
-
-    import os
 
     user = get_user_model().objects.get(username="canvass-bench")
     workers = settings.CANVASS_PDF_WORKERS
