@@ -67,7 +67,8 @@ class ImportOptions:
     # Recorded on each consent the import creates; blank means the settings' default.
     consent_wording: str = ""
     consent_version: str = ""
-    chunk_size: int = 5000
+    # Rows per round of lookups and COPY: big enough to amortise each round trip.
+    chunk_size: int = 10_000
 
     def stored(self) -> dict:
         data = asdict(self)
