@@ -324,3 +324,12 @@ def test_importing_through_the_resource_runs_the_same_pipeline(organiser, school
     nia = Contact.objects.get(email="new@example.org")
     assert nia.school == school_a and nia.is_mailable()
     assert ImportBatch.objects.get(pk=report.batch_id).created_by == organiser
+
+
+def test_the_contact_list_offers_import_to_organisers_only(organiser, volunteer, client_for):
+    url = reverse("admin:contacts_contact_changelist")
+    import_url = reverse(IMPORT_URL)
+
+    assert import_url in client_for(organiser).get(url).content.decode()
+    page = client_for(volunteer).get(url)
+    assert page.status_code == 200 and import_url not in page.content.decode()
