@@ -26,14 +26,17 @@ from contacts.importing import FileError, ImportOptions, supporters_import
 
 
 class Command(BaseCommand):
-    help = "Import supporters from a CSV, XLSX or ODS file."
+    help = (
+        "Import supporters from a CSV, XLSX or ODS file. --as names the organiser running "
+        "it; it may be left out only when there is exactly one organiser."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="the spreadsheet to import")
         parser.add_argument("--dry-run", action="store_true", help="report, write nothing")
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
         parser.add_argument(
-            "--as", dest="username", help="the organiser running the import (see --help)"
+            "--as", dest="username", help="username of the organiser running the import"
         )
         parser.add_argument("--consent-wording", default="", help="override the setting")
         parser.add_argument("--consent-version", default="", help="override the setting")
