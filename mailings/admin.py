@@ -23,6 +23,7 @@ from mailings.services import (
     mailing_test_send,
     mailing_update,
     mailing_validate,
+    recipients_requeue,
 )
 
 AUDIENCE = ["districts", "schools", "tags", "roles", "gotv_statuses"]
@@ -198,6 +199,16 @@ class MailingAdmin(ScopedModelAdmin):
             self.save_formset(request, form, formset, change=change)
 
 
+@admin.action(description="Send again: I checked these unknown rows never reached the ESP")
+def requeue(modeladmin, request, queryset):
+    try:
+        count = recipients_requeue(actor=request.user, recipients=list(queryset))
+    except PermissionDenied as exc:
+        modeladmin.message_user(request, str(exc), messages.ERROR)
+    else:
+        modeladmin.message_user(request, f"{count} unknown rows queued to send again.")
+
+
 @admin.register(Recipient)
 class RecipientAdmin(ScopedModelAdmin):
     """Per-recipient state; filter on "Unknown (review)" for rows a crash left unsure."""
@@ -207,6 +218,7 @@ class RecipientAdmin(ScopedModelAdmin):
     search_fields = ["email", "esp_message_id"]
     list_select_related = ["mailing"]
     readonly_fields = [f.name for f in Recipient._meta.fields]
+    actions = [requeue]
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -9,6 +9,7 @@ from mailings.services.drive import (
     mailing_start,
     mailings_start_due,
     mailings_sweep,
+    recipients_requeue,
 )
 from mailings.services.preview import mailing_preview, mailing_test_send
 from mailings.services.sending import mailing_batch_send, recipient_settle_unknown
@@ -33,6 +34,7 @@ __all__ = [
     "mailings_start_due",
     "mailings_sweep",
     "recipient_settle_unknown",
+    "recipients_requeue",
     "unsubscribe_confirm",
     "unsubscribe_recipient",
     "unsubscribe_url",

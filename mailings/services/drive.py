@@ -282,3 +282,40 @@ def mailings_sweep(*, now=None) -> dict[str, int]:
                 requeued += len(batches)
     started = mailings_start_due(now=now)
     return {"unknown": expired, "requeued": requeued, "finished": finished, "started": len(started)}
+
+
+@transaction.atomic
+def recipients_requeue(*, actor, recipients) -> int:
+    """An organiser has checked that "unknown" rows never reached the ESP (no delivery
+    event, nothing in the ESP's logs): send them after all. Only unknown rows change."""
+    if not _is_organiser(actor):
+        raise PermissionDenied("Only organisers can re-send unknown rows.")
+    ids = [row.pk for row in recipients]
+    rows = Recipient.objects.filter(pk__in=ids, status=Recipient.Status.UNKNOWN)
+    mailing_ids = sorted(set(rows.values_list("mailing_id", flat=True)))
+    count = rows.update(
+        status=Recipient.Status.QUEUED,
+        claim="",
+        lease_until=None,
+        error=f"Re-queued by {actor.get_username()} after review",
+    )
+    for mailing_id in mailing_ids:
+        mailing = Mailing.objects.select_for_update().get(pk=mailing_id)
+        if mailing.status == Status.DONE:
+            mailing.status, mailing.finished_at = Status.SENDING, None
+            mailing.progress_at = timezone.now()
+            mailing.save(update_fields=["status", "finished_at", "progress_at", "updated_at"])
+        if mailing.status == Status.SENDING:
+            _enqueue(mailing_id, _queued_batches(mailing_id))
+        elif mailing.status == Status.CANCELLED:
+            Recipient.objects.filter(mailing=mailing, status=Recipient.Status.QUEUED).update(
+                status=Recipient.Status.CANCELLED
+            )
+        audit_record(
+            actor=actor,
+            action=AuditEvent.Action.DRIVE_START,
+            target=mailing,
+            counts={"requeued_unknown": count},
+            detail={"requeued": "unknown rows re-sent after review"},
+        )
+    return count

@@ -345,3 +345,27 @@ def test_suppression_is_checked_on_the_address_itself_not_a_stored_hash(
     drain(drive)
     assert supporters[3].email not in sent_to() and len(sent_to()) == 6
     assert Recipient.objects.get(email=supporters[3].email).error == "Address suppressed"
+
+
+def test_organisers_may_resend_unknown_rows_after_review_and_only_those(
+    make_drive, volunteer, organiser, supporters, django_capture_on_commit_callbacks
+):
+    from mailings.services import recipients_requeue
+
+    drive = mailing_start(actor=volunteer, mailing=make_drive())
+    past = timezone.now() - timezone.timedelta(seconds=1)
+    Recipient.objects.filter(mailing=drive, batch=0).update(
+        status=Recipient.Status.SENDING, claim="dead", lease_until=past
+    )
+    mailings_sweep()
+    drain(drive)
+    assert drive.status == Mailing.Status.DONE and len(sent_to()) == 4
+    everyone = list(Recipient.objects.filter(mailing=drive))
+    with pytest.raises(PermissionDenied):
+        recipients_requeue(actor=volunteer, recipients=everyone)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert recipients_requeue(actor=organiser, recipients=everyone) == 3
+    assert len(callbacks) == 1
+    drain(drive)
+    assert drive.status == Mailing.Status.DONE
+    assert len(sent_to()) == 7 == len(set(sent_to()))
