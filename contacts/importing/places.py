@@ -9,13 +9,26 @@ from contacts.importing.row import Row
 from contacts.importing.writes import insert_rows, one_of
 from contacts.models import District, School
 from contacts.models import name_key as _name_key
-from contacts.services import school_prepare
 
 # The same few thousand school names recur on every chunk of a big file.
 name_key = lru_cache(maxsize=65536)(_name_key)
 
 
-def _id(ref: int | School | District | None) -> int | None:
+class NewSchool:
+    """A school this import is about to create: just what COPY needs, normalised the
+    way ``school_prepare`` does it (a test holds the two together)."""
+
+    __slots__ = ("district_id", "name", "name_key", "pk", "urn")
+
+    def __init__(self, *, name: str, urn: str | None, key: str | None = None) -> None:
+        self.name = name.strip()
+        self.name_key = key if key is not None and name == self.name else name_key(self.name)
+        self.urn = (urn or "").strip() or None
+        self.district_id: int | None = None
+        self.pk: int | None = None
+
+
+def _id(ref: int | NewSchool | District | None) -> int | None:
     return ref if ref is None or isinstance(ref, int) else ref.pk
 
 
@@ -37,7 +50,7 @@ class PlacesMixin:
         created here in bulk (a new district only if something ends up in it)."""
         self._load_schools(rows)
         new_districts: dict[str, District] = {}
-        new_schools: list[School] = []
+        new_schools: list[NewSchool] = []
         has_district_column = self.col["district"] is not None
         for row in rows:
             district: int | District | None = None
@@ -105,10 +118,10 @@ class PlacesMixin:
             if school.urn:
                 self.by_urn[school.urn] = school.pk
 
-    def _school_district(self, school: School | int | None) -> int | District | None:
+    def _school_district(self, school: NewSchool | int | None) -> int | District | None:
         if school is None:
             return None
-        if isinstance(school, School):
+        if isinstance(school, NewSchool):
             return self.pending_district[id(school)]
         return self.school_district.get(school)
 
@@ -136,8 +149,8 @@ class PlacesMixin:
                 self.by_key.setdefault(key, [])
 
     def _match_school(
-        self, row: Row, district: int | District | None, new_schools: list[School]
-    ) -> School | int | None:
+        self, row: Row, district: int | District | None, new_schools: list[NewSchool]
+    ) -> NewSchool | int | None:
         """URN first, then the name within the district; a new school when neither
         matches and the district is known."""
         if row.urn:
@@ -160,8 +173,10 @@ class PlacesMixin:
             for candidate_district, school in candidates:
                 if _same(candidate_district, district):
                     return school
-            school = school_prepare(
-                school=School(name=row.school_name[:200], urn=(row.urn or None))
+            school = NewSchool(
+                name=row.school_name[:200],
+                urn=row.urn,
+                key=key if len(row.school_name) <= 200 else None,
             )
             self.pending_district[id(school)] = district
             self.pending_key[id(school)] = key

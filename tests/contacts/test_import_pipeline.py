@@ -530,3 +530,26 @@ def test_a_csv_whose_first_column_starts_with_pk_is_still_text(organiser, tmp_pa
     report = supporters_import(path=path, file_name="pk.csv", actor=organiser)
 
     assert report.created == 1 and report.warnings["unknown_column"] == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "urn"),
+    [
+        ("St. Mary's C of E Primary ", "100123 "),
+        ("Ysgol Gymraeg Aberystwyth", ""),
+        ("École & Lycée", None),
+        ("x" * 250, "9"),
+    ],
+)
+def test_schools_the_importer_creates_are_normalised_like_school_prepare(name, urn):
+    from contacts.importing.places import NewSchool
+    from contacts.services import school_prepare
+
+    prepared = school_prepare(school=School(name=name[:200], urn=urn))
+    new = NewSchool(name=name[:200], urn=urn)
+
+    assert (new.name, new.name_key, new.urn) == (
+        prepared.name,
+        prepared.name_key,
+        prepared.urn,
+    )
