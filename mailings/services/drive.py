@@ -204,14 +204,20 @@ def mailing_resume(*, actor, mailing: Mailing) -> Mailing:
 
 
 @transaction.atomic
-def mailing_cancel(*, actor, mailing: Mailing) -> Mailing:
-    """Stop for good: queued rows are cancelled; a chunk already at the ESP finishes."""
-    _may_change(actor, mailing)
+def mailing_cancel(*, actor, mailing: Mailing, reason: str = "") -> Mailing:
+    """Stop for good: queued rows are cancelled; a chunk already at the ESP finishes.
+
+    ``actor=None`` is the system (e.g. the ballot has closed), with ``reason`` saying why.
+    """
+    if actor is not None:
+        _may_change(actor, mailing)
     mailing = _locked(mailing)
     if mailing.status in (Status.DONE, Status.CANCELLED):
         raise ValidationError(f"The drive is already {mailing.get_status_display().lower()}.")
     mailing.status = Status.CANCELLED
-    mailing.status_reason = f"Cancelled by {actor.get_username()}"[:300]
+    mailing.status_reason = (
+        reason or f"Cancelled by {actor.get_username() if actor else 'the system'}"
+    )[:300]
     mailing.finished_at = timezone.now()
     mailing.save(update_fields=["status", "status_reason", "finished_at", "updated_at"])
     Recipient.objects.filter(mailing=mailing, status=Recipient.Status.QUEUED).update(

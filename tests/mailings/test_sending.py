@@ -369,3 +369,10 @@ def test_organisers_may_resend_unknown_rows_after_review_and_only_those(
     drain(drive)
     assert drive.status == Mailing.Status.DONE
     assert len(sent_to()) == 7 == len(set(sent_to()))
+
+
+def test_the_system_can_cancel_a_drive_with_a_reason(make_drive, volunteer, supporters):
+    drive = mailing_start(actor=volunteer, mailing=make_drive())
+    drive = mailing_cancel(actor=None, mailing=drive, reason="The ballot has closed")
+    assert drive.status_reason == "The ballot has closed"
+    assert mailing_progress(mailing=drive)["cancelled"] == 7
