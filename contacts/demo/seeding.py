@@ -214,6 +214,7 @@ def _write_contacts(
                     first_name=s.first_name,
                     last_name=s.last_name,
                     email=s.email,
+                    email_hash=address_hash(s.email),
                     mobile=s.mobile,
                     school_id=school_ids[s.school_index] if s.school_index is not None else None,
                     district_id=district_ids[s.district_index],

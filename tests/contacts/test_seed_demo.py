@@ -12,6 +12,7 @@ from campaign.models import AuditEvent, Campaign, TeamMember
 from campaign.roles import Role
 from contacts.demo import DISTRICTS, ascii_fold, plan_districts, stream
 from contacts.models import ConsentRecord, Contact, District, School, Suppression, Tag, name_key
+from contacts.services import suppression_add
 from contacts.suppression import address_hash
 from tests.factories import ContactFactory
 
@@ -102,6 +103,15 @@ def test_emails_are_unique_lowercase_and_fictional(seeded):
     for email in emails:
         assert email.endswith(RESERVED_DOMAINS)
         assert re.fullmatch(r"[a-z0-9]+\.[a-z0-9]+\.\d+@example\.(org|com|net)", email), email
+
+
+@pytest.mark.django_db
+def test_every_contact_carries_its_address_hash_so_suppression_applies(seeded):
+    for email, email_hash in Contact.objects.values_list("email", "email_hash"):
+        assert email_hash == address_hash(email)
+    consented = Contact.objects.mailable().first()
+    suppression_add(email=consented.email, reason=Suppression.Reason.COMPLAINT)
+    assert not Contact.objects.mailable().filter(pk=consented.pk).exists()
 
 
 @pytest.mark.django_db
