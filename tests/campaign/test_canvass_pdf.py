@@ -167,9 +167,11 @@ def test_the_fetcher_refuses_anything_but_our_canvass_assets(url):
 
 def test_the_fetcher_serves_our_own_canvass_assets(settings):
     fetcher = sheets.assets().fetcher()
-    response = fetcher.fetch(f"{settings.SITE_URL}/static/canvass/rows.png")
-    assert response.read().startswith(b"\x89PNG")
-    assert response.content_type == "image/png"
+    png = fetcher.fetch(f"{settings.SITE_URL}/static/canvass/rows.png")
+    assert png.read().startswith(b"\x89PNG")
+    css = fetcher.fetch(f"{settings.SITE_URL}/static/canvass/sheet.css")
+    assert css.content_type == "text/css"
+    assert b"@page" in css.read()
     assert fetcher_module.GENERATED_SCHEME == "turnout-generated"
 
 
