@@ -229,6 +229,7 @@ class _Importer(PlacesMixin, UpsertMixin):
         # are serialised. A contact added meanwhile by hand would make the insert fail
         # on the unique email, rolling the whole import back: never a duplicate.
         self.had_contacts = Contact.objects.exists()
+        self.had_schools = School.objects.exists()
         self.districts = {
             name.lower(): pk for pk, name in District.objects.values_list("pk", "name")
         }

@@ -3,6 +3,7 @@ district, created (in bulk) when new; districts by trimmed, case-insensitive nam
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from contacts.importing.row import Row
@@ -10,8 +11,18 @@ from contacts.importing.writes import insert_rows, one_of
 from contacts.models import District, School
 from contacts.models import name_key as _name_key
 
-# The same few thousand school names recur on every chunk of a big file.
-name_key = lru_cache(maxsize=65536)(_name_key)
+_APOSTROPHES = re.compile(r"[’'`.]")
+_NOT_WORD = re.compile(r"[^\w]+")
+
+
+@lru_cache(maxsize=65536)  # the same school names recur on every chunk of a big file
+def name_key(name: str) -> str:
+    """``contacts.models.name_key``, with a shortcut for plain ASCII names (no accents
+    to strip, so Unicode normalisation changes nothing); a test holds them equal."""
+    if not name.isascii():
+        return _name_key(name)
+    folded = _APOSTROPHES.sub("", name.lower()).replace("&", " and ")
+    return _NOT_WORD.sub(" ", folded).strip()
 
 
 class NewSchool:
@@ -126,6 +137,10 @@ class PlacesMixin:
         return self.school_district.get(school)
 
     def _load_schools(self, rows: list[Row]) -> None:
+        if not self.had_schools:
+            # Nothing to find in a table that was empty when the import began; the
+            # schools it creates are remembered in by_urn and by_key.
+            return
         urns = {row.urn for row in rows if row.urn and row.urn not in self.by_urn}
         if urns:
             for pk, urn, district_id in School.objects.filter(one_of("urn", urns)).values_list(

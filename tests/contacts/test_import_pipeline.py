@@ -553,3 +553,24 @@ def test_schools_the_importer_creates_are_normalised_like_school_prepare(name, u
         prepared.name_key,
         prepared.urn,
     )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "St. Mary's C of E Primary ",
+        "ST MARYS C OF E PRIMARY",
+        "Alder & Birch  Federation",
+        "O’Neill Academy",
+        "École Élémentaire",
+        "Ysgol  Gymraeg - Aberystwyth",
+        "Oak_Tree School (Infants)",
+        "王伟 School",
+        "",
+    ],
+)
+def test_the_importers_school_name_key_matches_the_models(name):
+    from contacts.importing.places import name_key as importer_key
+    from contacts.models import name_key
+
+    assert importer_key(name) == name_key(name)
