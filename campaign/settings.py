@@ -189,6 +189,24 @@ MAILING_RETRY_BASE_SECONDS = env_float(ENV, "MAILING_RETRY_BASE_SECONDS", 5.0, m
 MAILING_UNSUBSCRIBE_MAX_AGE_DAYS = env_int(ENV, "MAILING_UNSUBSCRIBE_MAX_AGE_DAYS", 400, minimum=1)
 # --- end of email drives ------------------------------------------------------------
 
+# --- Delivery tracking (mailings/tracking.py) ---------------------------------------
+# ESP webhooks at /anymail/ need HTTP basic auth in production: without it anyone
+# could post fake bounces and suppress supporters.
+if not DEBUG and EMAIL_BACKEND.startswith("anymail.") and "WEBHOOK_SECRET" not in ANYMAIL:
+    raise ImproperlyConfigured(
+        "ANYMAIL_WEBHOOK_SECRET must be set (as 'username:password') when DEBUG is off and "
+        "an ESP is configured: it protects the tracking webhooks at /anymail/."
+    )
+# Soft bounces (distinct messages) to one address within the window that suppress it.
+TRACKING_SOFT_BOUNCE_LIMIT = env_int(ENV, "TRACKING_SOFT_BOUNCE_LIMIT", 3, minimum=1)
+TRACKING_SOFT_BOUNCE_DAYS = env_int(ENV, "TRACKING_SOFT_BOUNCE_DAYS", 30, minimum=1)
+# A sending drive pauses itself when either rate passes its limit (percent), once at
+# least MAILING_PAUSE_MIN_MESSAGES of its messages were delivered or bounced.
+MAILING_PAUSE_COMPLAINT_RATE = env_float(ENV, "MAILING_PAUSE_COMPLAINT_RATE", 0.3, minimum=0.0)
+MAILING_PAUSE_HARD_BOUNCE_RATE = env_float(ENV, "MAILING_PAUSE_HARD_BOUNCE_RATE", 5.0, minimum=0.0)
+MAILING_PAUSE_MIN_MESSAGES = env_int(ENV, "MAILING_PAUSE_MIN_MESSAGES", 200, minimum=1)
+# --- end of delivery tracking -------------------------------------------------------
+
 # Key for the suppression list's address hashes. Set it on its own so SECRET_KEY can
 # be rotated without forgetting who unsubscribed.
 SUPPRESSION_HASH_KEY = (

@@ -9,6 +9,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    # ESP tracking webhooks (basic auth + the ESP's signature; mailings/signals.py).
+    path("anymail/", include("anymail.urls")),
     path("contacts/", include("contacts.urls")),
     path("mailings/", include("mailings.urls")),
     path("u/<str:token>/", mailing_views.unsubscribe, name="unsubscribe"),

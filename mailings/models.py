@@ -166,3 +166,64 @@ class SendRateState(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class DeliveryEvent(models.Model):
+    """One thing an ESP reported about a message (from its tracking webhook).
+
+    Stored once: ``event_key`` is unique per ESP, so a webhook the ESP retries, or a
+    burst replayed, changes nothing. Holds no address: the keyed ``address_hash`` is
+    enough to count soft bounces per address and survives the contact's erasure.
+    """
+
+    class Type(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        DEFERRED = "deferred", "Deferred"
+        BOUNCED = "bounced", "Bounced"
+        REJECTED = "rejected", "Rejected"
+        FAILED = "failed", "Failed"
+        COMPLAINED = "complained", "Complained"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        OPENED = "opened", "Opened"
+        CLICKED = "clicked", "Clicked"
+        OTHER = "other", "Other"
+
+    class Bounce(models.TextChoices):
+        NONE = "", "—"
+        HARD = "hard", "Hard"
+        SOFT = "soft", "Soft"
+
+    esp = models.CharField(max_length=32)
+    # The ESP's event id, or a digest of the event's identity when it gives none.
+    event_key = models.CharField(max_length=64)
+    event_type = models.CharField(max_length=16, choices=Type.choices)
+    bounce = models.CharField(max_length=4, choices=Bounce.choices, blank=True, default="")
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    mailing = models.ForeignKey(
+        Mailing, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    recipient = models.ForeignKey(
+        Recipient, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    address_hash = models.CharField(max_length=64, blank=True, default="")
+    message_id = models.CharField(max_length=255, blank=True, default="")
+    reject_reason = models.CharField(max_length=24, blank=True, default="")
+    # ESP's wording (addresses scrubbed), e.g. "550 5.1.1 mailbox unknown".
+    description = models.CharField(max_length=300, blank=True, default="")
+
+    class Meta:
+        ordering = ["occurred_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["esp", "event_key"], name="delivery_event_once"),
+        ]
+        indexes = [
+            models.Index(fields=["mailing", "event_type"]),
+            models.Index(fields=["recipient", "occurred_at"]),
+            models.Index(fields=["address_hash", "bounce", "occurred_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_type_display()} at {self.occurred_at:%Y-%m-%d %H:%M}"

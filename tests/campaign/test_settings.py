@@ -164,3 +164,17 @@ def test_sqlite_database_url_needs_an_absolute_path(tmp_path):
     assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
     with pytest.raises(ImproperlyConfigured, match="absolute path"):
         env.env_database({"DATABASE_URL": "sqlite://"}, "DATABASE_URL", tmp_path)
+
+
+def test_an_esp_without_a_webhook_secret_stops_start_up_unless_debugging(tmp_path):
+    esp = {"ANYMAIL_ESP": "postmark", "POSTMARK_SERVER_TOKEN": "token"}
+    refused = load_settings(tmp_path, **esp)
+    assert refused.returncode != 0
+    assert "ImproperlyConfigured" in refused.stderr
+    assert "ANYMAIL_WEBHOOK_SECRET must be set" in refused.stderr
+    assert settings_of(tmp_path, **esp, ANYMAIL_WEBHOOK_SECRET="hooks:secret")["anymail"] == {
+        "POSTMARK_SERVER_TOKEN": "token",
+        "WEBHOOK_SECRET": "hooks:secret",
+    }
+    assert settings_of(tmp_path, **esp, DEBUG="1")["debug"] is True
+    assert settings_of(tmp_path)["email"] == "campaign.email.outbox.OutboxBackend"

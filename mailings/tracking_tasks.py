@@ -1,0 +1,11 @@
+"""Periodic deliverability guard (registered with Huey from MailingsConfig.ready())."""
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+from mailings.services.tracking import mailings_guard_sweep
+
+
+@db_periodic_task(crontab(minute="*"))
+def mailings_guard_task() -> None:
+    mailings_guard_sweep()
