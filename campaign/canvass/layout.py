@@ -37,9 +37,10 @@ MM_PER_PT = 25.4 / 72
 # under each row are drawn by rows.png (see sheet.css), the first box at TICKS_MM.
 COLUMNS_MM = {"name": 0.0, "role": 56.0, "mobile": 71.0, "status": 96.0, "notes": 158.0}
 TICKS_MM = 124.6
-# Page geometry (sheet.css @page margins and .summary): rows have fixed heights, so how
-# many fit on a page is known here, and every page's "Page X of Y" is written as text.
-PAGE_CONTENT_MM = 297 - 26 - 16.7
+# Page geometry (sheet.css): rows have fixed heights, so how many fit on a page is
+# known here, and every page's "Page X of Y" is written as text. The rows area under
+# the page header holds exactly 41 rows; the summary takes five of them on page one.
+ROWS_AREA_MM = 254.2
 SUMMARY_MM = 31.0
 ROW_MM, EMAIL_ROW_MM = 6.2, 12.4
 TICK_PITCH_MM = 8.5
@@ -280,8 +281,8 @@ def rows_per_page(*, with_email: bool) -> tuple[int, int]:
     """(rows on a school's first page, under its summary; rows on each later page)."""
     row = EMAIL_ROW_MM if with_email else ROW_MM
     return (
-        int((PAGE_CONTENT_MM - SUMMARY_MM) / row + 1e-6),
-        int(PAGE_CONTENT_MM / row + 1e-6),
+        int((ROWS_AREA_MM - SUMMARY_MM) / row + 1e-6),
+        int(ROWS_AREA_MM / row + 1e-6),
     )
 
 

@@ -69,39 +69,32 @@ DOC_START = '<!doctype html><html lang="en-GB"><head><meta charset="utf-8"><titl
 DOC_END = "</body></html>"
 
 
-def render_docs(docs: Sequence[Doc], assets: Assets) -> Rendered:
-    """Lay out the docs as one document (their pages are known in advance, so each
-    school's "Page X of Y" is already text) and write it as one PDF.
+class LayoutMismatch(RuntimeError):
+    """WeasyPrint made a different number of pages than layout.paginate planned."""
 
-    If the page count ever differs from what was planned (the geometry in layout.py
-    and sheet.css out of step), each doc is laid out on its own instead, so no school
-    ever runs onto another's page; a warning says so.
+
+def render_docs(docs: Sequence[Doc], assets: Assets) -> Rendered:
+    """Lay out the docs as one document and write it as one PDF.
+
+    School sheets are planned page by page (layout.paginate) and carry their own
+    "Page X of Y"; if WeasyPrint ever made a different number of pages (layout.py and
+    sheet.css out of step) the numbering would lie, so that is an error, not a PDF.
     """
     font_config, css = _font_config_and_css(assets)
     generated = {doc.qr_key: (qr_png(doc.qr_url), "image/png") for doc in docs if doc.qr_key}
     fetcher = assets.fetcher(generated)
-    image_cache: dict = {}
-
-    def lay_out(parts: Sequence[Doc]):
-        html = DOC_START + "".join(part.html for part in parts) + DOC_END
-        return HTML(string=html, base_url=assets.static_url, url_fetcher=fetcher).render(
-            stylesheets=[css], font_config=font_config, cache=image_cache
-        )
-
+    html = DOC_START + "".join(doc.html for doc in docs) + DOC_END
+    document = HTML(string=html, base_url=assets.static_url, url_fetcher=fetcher).render(
+        stylesheets=[css], font_config=font_config, cache={}
+    )
     planned = [doc.pages for doc in docs]
     if all(planned):
-        document = lay_out(docs)
-        if len(document.pages) == sum(planned):
-            return Rendered(pdf=document.write_pdf(), page_counts=planned)
-        logger.warning(
-            "Canvass layout made %s pages, not the %s planned; laying out docs one by one.",
-            len(document.pages),
-            sum(planned),
-        )
-    documents = [lay_out([doc]) for doc in docs]
-    pages = [page for document in documents for page in document.pages]
-    pdf = documents[0].copy(pages).write_pdf()
-    return Rendered(pdf=pdf, page_counts=[len(d.pages) for d in documents])
+        if len(document.pages) != sum(planned):
+            raise LayoutMismatch(
+                f"Laid out {len(document.pages)} pages, not the {sum(planned)} planned."
+            )
+        return Rendered(pdf=document.write_pdf(), page_counts=planned)
+    return Rendered(pdf=document.write_pdf(), page_counts=[len(document.pages)])
 
 
 # --- parallel packs ------------------------------------------------------------------
