@@ -1,52 +1,19 @@
-"""The Django admin never shows or changes more than a user's role and scope allow."""
+"""The supporter admin shows and changes only what the user's role and districts allow."""
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
-from campaign.models import AuditEvent, TeamMember
-from campaign.roles import Role
-from campaign.services import audit_record, team_member_set
+from campaign.models import AuditEvent
 from contacts.models import ConsentRecord, Contact, District, School
-from tests.factories import UserFactory
+from tests.admin_helpers import (
+    admin_form_data,
+    changelist_pks,
+    contact_change_url,
+    new_contact_data,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-def _changelist_pks(response):
-    assert response.status_code == 200
-    return {obj.pk for obj in response.context["cl"].result_list}
-
-
-def _form_data(response):
-    """POST data reproducing the admin change/add form as rendered (main form + inlines)."""
-    data = {}
-    form = response.context["adminform"].form
-    for name in form.fields:
-        value = form[name].value()
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            if value:
-                data[name] = "on"
-            continue
-        if isinstance(value, list | tuple):
-            data[name] = [str(getattr(v, "pk", v)) for v in value]
-            continue
-        data[name] = str(value)
-    for inline in response.context["inline_admin_formsets"]:
-        formset = inline.formset
-        for key, value in formset.management_form.initial.items():
-            data[formset.management_form.add_prefix(key)] = str(value)
-        for subform in formset.initial_forms:
-            data[subform.add_prefix("id")] = str(subform.instance.pk)
-            data[subform.add_prefix(formset.fk.name)] = str(formset.instance.pk)
-    return data
-
-
-def _contact_change_url(contact):
-    return reverse("admin:contacts_contact_change", args=[contact.pk])
 
 
 # Contacts: lists and single records ---------------------------------------------------
@@ -56,21 +23,21 @@ def test_contact_changelist_for_lead_a_lists_contact_a_and_not_contact_b(
     client_for, lead_a, contact_a, contact_b
 ):
     response = client_for(lead_a).get(reverse("admin:contacts_contact_changelist"))
-    assert _changelist_pks(response) == {contact_a.pk}
+    assert changelist_pks(response) == {contact_a.pk}
     assert "Nowak" not in response.content.decode()
 
 
 def test_contact_changelist_for_organiser_lists_both(client_for, organiser, contact_a, contact_b):
     response = client_for(organiser).get(reverse("admin:contacts_contact_changelist"))
-    assert _changelist_pks(response) == {contact_a.pk, contact_b.pk}
+    assert changelist_pks(response) == {contact_a.pk, contact_b.pk}
 
 
 def test_contact_changelist_search_stays_in_lead_as_scope(client_for, lead_a, contact_a, contact_b):
     client = client_for(lead_a)
     url = reverse("admin:contacts_contact_changelist")
-    assert _changelist_pks(client.get(url, {"q": "Nowak"})) == set()
-    assert _changelist_pks(client.get(url, {"q": "100002"})) == set()
-    assert _changelist_pks(client.get(url, {"q": "100001"})) == {contact_a.pk}
+    assert changelist_pks(client.get(url, {"q": "Nowak"})) == set()
+    assert changelist_pks(client.get(url, {"q": "100002"})) == set()
+    assert changelist_pks(client.get(url, {"q": "100001"})) == {contact_a.pk}
 
 
 def test_contact_changelist_district_param_for_another_district_yields_nothing(
@@ -79,12 +46,12 @@ def test_contact_changelist_district_param_for_another_district_yields_nothing(
     response = client_for(lead_a).get(
         reverse("admin:contacts_contact_changelist"), {"district__id__exact": district_b.pk}
     )
-    assert _changelist_pks(response) == set()
+    assert changelist_pks(response) == set()
     assert "Nowak" not in response.content.decode()
 
 
 def test_lead_a_can_open_contact_a_in_the_admin(client_for, lead_a, contact_a):
-    response = client_for(lead_a).get(_contact_change_url(contact_a))
+    response = client_for(lead_a).get(contact_change_url(contact_a))
     assert response.status_code == 200
     assert response.context["original"] == contact_a
 
@@ -104,7 +71,7 @@ def test_lead_a_gets_404_for_contact_b_admin_pages(client_for, lead_a, contact_b
 
 def test_lead_a_gets_404_when_posting_a_change_to_contact_b(client_for, lead_a, contact_b):
     response = client_for(lead_a).post(
-        _contact_change_url(contact_b),
+        contact_change_url(contact_b),
         {"first_name": "Changed", "email": "changed@example.org", "role": "member"},
     )
     assert response.status_code == 404
@@ -140,7 +107,7 @@ def test_lead_a_cannot_reach_contact_b_consents_in_the_consent_admin(
 ):
     client = client_for(lead_a)
     response = client.get(reverse("admin:contacts_consentrecord_changelist"))
-    assert _changelist_pks(response) == set(contact_a.consents.values_list("pk", flat=True))
+    assert changelist_pks(response) == set(contact_a.consents.values_list("pk", flat=True))
     consent_b = contact_b.consents.get()
     response = client.get(reverse("admin:contacts_consentrecord_change", args=[consent_b.pk]))
     assert response.status_code == 404
@@ -151,12 +118,12 @@ def test_lead_a_cannot_reach_contact_b_consents_in_the_consent_admin(
 
 def test_school_changelist_for_lead_a_lists_only_school_a(client_for, lead_a, school_a, school_b):
     response = client_for(lead_a).get(reverse("admin:contacts_school_changelist"))
-    assert _changelist_pks(response) == {school_a.pk}
+    assert changelist_pks(response) == {school_a.pk}
 
 
 def test_school_changelist_for_organiser_lists_both(client_for, organiser, school_a, school_b):
     response = client_for(organiser).get(reverse("admin:contacts_school_changelist"))
-    assert _changelist_pks(response) == {school_a.pk, school_b.pk}
+    assert changelist_pks(response) == {school_a.pk, school_b.pk}
 
 
 def test_lead_a_gets_404_for_school_b_in_the_admin(client_for, lead_a, school_b):
@@ -168,14 +135,14 @@ def test_district_changelist_for_lead_a_lists_only_district_a(
     client_for, lead_a, district_a, district_b
 ):
     response = client_for(lead_a).get(reverse("admin:contacts_district_changelist"))
-    assert _changelist_pks(response) == {district_a.pk}
+    assert changelist_pks(response) == {district_a.pk}
 
 
 def test_district_changelist_for_organiser_lists_both(
     client_for, organiser, district_a, district_b
 ):
     response = client_for(organiser).get(reverse("admin:contacts_district_changelist"))
-    assert _changelist_pks(response) == {district_a.pk, district_b.pk}
+    assert changelist_pks(response) == {district_a.pk, district_b.pk}
 
 
 def test_lead_a_gets_404_for_district_b_in_the_admin(client_for, lead_a, district_b):
@@ -224,7 +191,7 @@ def test_district_list_filter_offers_the_organiser_every_district(
 def test_lead_as_contact_form_offers_only_district_a_schools_and_districts(
     client_for, lead_a, district_a, school_a, school_b, contact_a
 ):
-    response = client_for(lead_a).get(_contact_change_url(contact_a))
+    response = client_for(lead_a).get(contact_change_url(contact_a))
     form = response.context["adminform"].form
     assert list(form.fields["school"].queryset) == [school_a]
     assert list(form.fields["district"].queryset) == [district_a]
@@ -234,11 +201,11 @@ def test_lead_a_cannot_move_contact_a_into_school_b(
     client_for, lead_a, contact_a, school_b, district_b
 ):
     client = client_for(lead_a)
-    data = _form_data(client.get(_contact_change_url(contact_a)))
+    data = admin_form_data(client.get(contact_change_url(contact_a)))
     data["school"] = str(school_b.pk)
     data["district"] = str(district_b.pk)
 
-    response = client.post(_contact_change_url(contact_a), data)
+    response = client.post(contact_change_url(contact_a), data)
 
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
@@ -262,10 +229,10 @@ def test_school_autocomplete_for_lead_a_offers_only_district_a_schools(
 
 def test_lead_a_can_change_contact_a_through_the_admin(client_for, lead_a, contact_a):
     client = client_for(lead_a)
-    data = _form_data(client.get(_contact_change_url(contact_a)))
+    data = admin_form_data(client.get(contact_change_url(contact_a)))
     data["gotv_status"] = Contact.Gotv.PLEDGED
 
-    response = client.post(_contact_change_url(contact_a), data)
+    response = client.post(contact_change_url(contact_a), data)
 
     assert response.status_code == 302
     contact_a.refresh_from_db()
@@ -287,14 +254,14 @@ def test_lead_cannot_add_or_delete_contacts(client_for, lead_a, contact_a):
 
 
 def test_volunteer_can_view_a_contact_in_district_a(client_for, volunteer, contact_a):
-    response = client_for(volunteer).get(_contact_change_url(contact_a))
+    response = client_for(volunteer).get(contact_change_url(contact_a))
     assert response.status_code == 200
     assert response.context["has_change_permission"] is False
 
 
 def test_volunteer_post_to_change_a_contact_gets_403(client_for, volunteer, contact_a):
     response = client_for(volunteer).post(
-        _contact_change_url(contact_a),
+        contact_change_url(contact_a),
         {
             "first_name": "Changed",
             "email": contact_a.email,
@@ -310,232 +277,8 @@ def test_volunteer_post_to_change_a_contact_gets_403(client_for, volunteer, cont
 
 
 def test_volunteer_gets_404_for_a_contact_outside_district_a(client_for, volunteer, contact_b):
-    response = client_for(volunteer).get(_contact_change_url(contact_b))
+    response = client_for(volunteer).get(contact_change_url(contact_b))
     assert response.status_code == 404
-
-
-def test_volunteer_gets_403_on_the_team_member_changelist(client_for, volunteer):
-    response = client_for(volunteer).get(reverse("admin:campaign_teammember_changelist"))
-    assert response.status_code == 403
-
-
-def test_volunteer_gets_403_on_the_team_member_add_view(client_for, volunteer, district_a):
-    client = client_for(volunteer)
-    assert client.get(reverse("admin:campaign_teammember_add")).status_code == 403
-    recruit = UserFactory(username="recruit")
-    response = client.post(
-        reverse("admin:campaign_teammember_add"),
-        {"user": recruit.pk, "role": Role.ORGANISER},
-    )
-    assert response.status_code == 403
-    assert not TeamMember.objects.filter(user=recruit).exists()
-
-
-def test_volunteer_cannot_promote_themselves_through_the_team_member_change_view(
-    client_for, volunteer
-):
-    member = TeamMember.objects.get(user=volunteer)
-    response = client_for(volunteer).post(
-        reverse("admin:campaign_teammember_change", args=[member.pk]),
-        {"user": volunteer.pk, "role": Role.ORGANISER},
-    )
-    assert response.status_code == 403
-    member.refresh_from_db()
-    assert member.role == Role.VOLUNTEER
-
-
-def test_team_member_set_by_a_volunteer_raises_permission_denied(volunteer, lead_a):
-    with pytest.raises(PermissionDenied):
-        team_member_set(actor=volunteer, user=volunteer, role=Role.ORGANISER)
-    assert TeamMember.objects.get(user=volunteer).role == Role.VOLUNTEER
-
-
-def test_volunteer_cannot_edit_user_accounts(client_for, volunteer, lead_a):
-    client = client_for(volunteer)
-    assert client.get(reverse("admin:auth_user_changelist")).status_code == 403
-    assert client.get(reverse("admin:auth_user_change", args=[lead_a.pk])).status_code == 403
-
-
-# Organisers change roles through the TeamMember admin --------------------------------
-
-
-def test_organiser_adds_a_team_member_through_the_admin_and_it_is_audited(
-    client_for, organiser, district_a
-):
-    recruit = UserFactory(username="recruit", is_staff=False)
-
-    response = client_for(organiser).post(
-        reverse("admin:campaign_teammember_add"),
-        {"user": recruit.pk, "role": Role.LEAD, "districts": [district_a.pk]},
-    )
-
-    assert response.status_code == 302, response.context["adminform"].form.errors
-    member = TeamMember.objects.get(user=recruit)
-    assert member.role == Role.LEAD
-    assert list(member.districts.all()) == [district_a]
-    recruit.refresh_from_db()
-    assert recruit.is_staff is True
-    event = AuditEvent.objects.get(action=AuditEvent.Action.ROLE_CHANGE)
-    assert event.actor == organiser
-    assert event.target_id == str(recruit.pk)
-    assert event.detail == {
-        "before": {"role": None, "districts": [], "all_districts": False},
-        "after": {"role": "lead", "districts": ["District A"], "all_districts": False},
-    }
-
-
-def test_organiser_changes_a_role_through_the_admin_and_it_is_audited(
-    client_for, organiser, lead_a, district_a, district_b, contact_b
-):
-    member = TeamMember.objects.get(user=lead_a)
-
-    response = client_for(organiser).post(
-        reverse("admin:campaign_teammember_change", args=[member.pk]),
-        {"user": lead_a.pk, "role": Role.LEAD, "districts": [district_a.pk, district_b.pk]},
-    )
-
-    assert response.status_code == 302, response.context["adminform"].form.errors
-    assert TeamMember.objects.filter(user=lead_a).count() == 1
-    assert set(TeamMember.objects.get(user=lead_a).districts.all()) == {district_a, district_b}
-    assert Contact.objects.visible_to(lead_a).filter(pk=contact_b.pk).exists()
-    event = AuditEvent.objects.get(action=AuditEvent.Action.ROLE_CHANGE)
-    assert event.actor == organiser
-    assert event.target_id == str(lead_a.pk)
-    assert event.detail["before"] == {
-        "role": "lead",
-        "districts": ["District A"],
-        "all_districts": False,
-    }
-    assert event.detail["after"] == {
-        "role": "lead",
-        "districts": ["District A", "District B"],
-        "all_districts": False,
-    }
-
-
-def test_organiser_turns_a_volunteer_into_a_lead_through_the_admin(
-    client_for, organiser, volunteer, district_b
-):
-    member = TeamMember.objects.get(user=volunteer)
-    response = client_for(organiser).post(
-        reverse("admin:campaign_teammember_change", args=[member.pk]),
-        {"user": volunteer.pk, "role": Role.LEAD, "districts": [district_b.pk]},
-    )
-    assert response.status_code == 302
-    member.refresh_from_db()
-    assert member.role == Role.LEAD
-    assert list(member.districts.all()) == [district_b]
-    event = AuditEvent.objects.get(action=AuditEvent.Action.ROLE_CHANGE)
-    assert event.detail["before"]["role"] == "volunteer"
-    assert event.detail["after"] == {
-        "role": "lead",
-        "districts": ["District B"],
-        "all_districts": False,
-    }
-
-
-def test_a_lead_without_districts_is_rejected_with_a_form_error(client_for, organiser):
-    recruit = UserFactory(username="recruit")
-
-    response = client_for(organiser).post(
-        reverse("admin:campaign_teammember_add"), {"user": recruit.pk, "role": Role.LEAD}
-    )
-
-    assert response.status_code == 200
-    assert "districts" in response.context["adminform"].form.errors
-    assert not TeamMember.objects.filter(user=recruit).exists()
-    assert not AuditEvent.objects.exists()
-
-
-def test_all_districts_for_a_lead_is_rejected_with_a_form_error(
-    client_for, organiser, lead_a, district_a
-):
-    member = TeamMember.objects.get(user=lead_a)
-    response = client_for(organiser).post(
-        reverse("admin:campaign_teammember_change", args=[member.pk]),
-        {
-            "user": lead_a.pk,
-            "role": Role.LEAD,
-            "districts": [district_a.pk],
-            "all_districts": "on",
-        },
-    )
-    assert response.status_code == 200
-    assert "all_districts" in response.context["adminform"].form.errors
-    member.refresh_from_db()
-    assert member.all_districts is False
-
-
-def test_organiser_removes_a_team_member_through_the_admin(client_for, organiser, lead_a):
-    member = TeamMember.objects.get(user=lead_a)
-    response = client_for(organiser).post(
-        reverse("admin:campaign_teammember_delete", args=[member.pk]), {"post": "yes"}
-    )
-    assert response.status_code == 302
-    assert not TeamMember.objects.filter(user=lead_a).exists()
-    lead_a.refresh_from_db()
-    assert lead_a.is_staff is False
-    event = AuditEvent.objects.get(action=AuditEvent.Action.ROLE_CHANGE)
-    assert event.detail["after"]["role"] is None
-
-
-# The audit trail in the admin ---------------------------------------------------------
-
-
-@pytest.fixture
-def audit_event(organiser):
-    return audit_record(actor=organiser, action=AuditEvent.Action.EXPORT, counts={"rows": 3})
-
-
-def test_organiser_can_list_audit_events(client_for, organiser, audit_event):
-    response = client_for(organiser).get(reverse("admin:campaign_auditevent_changelist"))
-    assert _changelist_pks(response) == {audit_event.pk}
-
-
-def test_organiser_cannot_add_audit_events(client_for, organiser):
-    client = client_for(organiser)
-    assert client.get(reverse("admin:campaign_auditevent_add")).status_code == 403
-    response = client.post(reverse("admin:campaign_auditevent_add"), {"action": "export"})
-    assert response.status_code == 403
-    assert not AuditEvent.objects.exists()
-
-
-def test_organiser_can_view_but_not_change_an_audit_event(client_for, organiser, audit_event):
-    client = client_for(organiser)
-    url = reverse("admin:campaign_auditevent_change", args=[audit_event.pk])
-    response = client.get(url)
-    assert response.status_code == 200
-    assert response.context["has_change_permission"] is False
-    response = client.post(url, {"action": "import", "target_label": "forged"})
-    assert response.status_code == 403
-    stored = AuditEvent.objects.get(pk=audit_event.pk)
-    assert (stored.action, stored.target_label) == ("export", "")
-
-
-def test_organiser_is_offered_no_delete_action_for_audit_events(client_for, organiser, audit_event):
-    client = client_for(organiser)
-    response = client.get(reverse("admin:campaign_auditevent_changelist"))
-    action_form = response.context["action_form"]
-    offered = [] if action_form is None else [v for v, _ in action_form.fields["action"].choices]
-    assert "delete_selected" not in offered
-    response = client.post(
-        reverse("admin:campaign_auditevent_changelist"),
-        {"action": "delete_selected", ACTION_CHECKBOX_NAME: [audit_event.pk], "post": "yes"},
-    )
-    assert AuditEvent.objects.filter(pk=audit_event.pk).exists()
-    response = client.post(
-        reverse("admin:campaign_auditevent_delete", args=[audit_event.pk]), {"post": "yes"}
-    )
-    assert response.status_code == 403
-    assert AuditEvent.objects.filter(pk=audit_event.pk).exists()
-
-
-@pytest.mark.parametrize("who", ["volunteer", "lead_a"])
-def test_volunteers_and_leads_get_403_on_the_audit_trail(client_for, audit_event, request, who):
-    client = client_for(request.getfixturevalue(who))
-    assert client.get(reverse("admin:campaign_auditevent_changelist")).status_code == 403
-    url = reverse("admin:campaign_auditevent_change", args=[audit_event.pk])
-    assert client.get(url).status_code == 403
 
 
 # Withdrawing consent from the admin ---------------------------------------------------
@@ -586,22 +329,16 @@ def test_mailable_column_and_filter_reflect_consent(
 ):
     client = client_for(organiser)
     url = reverse("admin:contacts_contact_changelist")
-    assert _changelist_pks(client.get(url, {"mailable": "yes"})) == {contact_a.pk}
-    assert _changelist_pks(client.get(url, {"mailable": "no"})) == {unconsented_contact_a.pk}
+    assert changelist_pks(client.get(url, {"mailable": "yes"})) == {contact_a.pk}
+    assert changelist_pks(client.get(url, {"mailable": "no"})) == {unconsented_contact_a.pk}
 
 
 # Saving contacts through the admin normalises them ------------------------------------
 
 
-def _new_contact_data(client, **values):
-    data = _form_data(client.get(reverse("admin:contacts_contact_add")))
-    data.update(values)
-    return data
-
-
 def test_contact_saved_through_the_admin_is_normalised(client_for, organiser, school_a):
     client = client_for(organiser)
-    data = _new_contact_data(
+    data = new_contact_data(
         client,
         first_name="Priya",
         last_name="Shah",
@@ -624,11 +361,11 @@ def test_organiser_clearing_the_district_gets_it_back_from_the_school(
     client_for, organiser, contact_a, school_a
 ):
     client = client_for(organiser)
-    data = _form_data(client.get(_contact_change_url(contact_a)))
+    data = admin_form_data(client.get(contact_change_url(contact_a)))
     data["district"] = ""
     data["mobile"] = "+44 7700 900 456"
 
-    response = client.post(_contact_change_url(contact_a), data)
+    response = client.post(contact_change_url(contact_a), data)
 
     assert response.status_code == 302, response.context["adminform"].form.errors
     contact_a.refresh_from_db()
@@ -638,7 +375,7 @@ def test_organiser_clearing_the_district_gets_it_back_from_the_school(
 
 def test_contact_with_an_invalid_mobile_is_rejected(client_for, organiser, school_a):
     client = client_for(organiser)
-    data = _new_contact_data(
+    data = new_contact_data(
         client,
         first_name="Bad",
         email="bad@example.org",
@@ -655,7 +392,7 @@ def test_duplicate_email_differing_only_in_case_is_rejected(
     client_for, organiser, contact_a, school_a
 ):
     client = client_for(organiser)
-    data = _new_contact_data(
+    data = new_contact_data(
         client, first_name="Copy", email=" SIAN.ONeill@Example.org", school=str(school_a.pk)
     )
 
@@ -685,18 +422,3 @@ def test_lead_cannot_add_schools_or_districts(client_for, lead_a, district_a):
     assert client.get(reverse("admin:contacts_school_add")).status_code == 403
     assert client.get(reverse("admin:contacts_district_add")).status_code == 403
     assert District.objects.count() == 1
-
-
-def test_changing_a_team_member_cannot_move_the_role_to_another_account(
-    client_for, organiser, lead_a, lead_b, district_a
-):
-    member = TeamMember.objects.get(user=lead_a)
-    response = client_for(organiser).post(
-        reverse("admin:campaign_teammember_change", args=[member.pk]),
-        {"user": lead_b.pk, "role": Role.LEAD, "districts": [district_a.pk]},
-    )
-    assert response.status_code == 302
-    assert TeamMember.objects.get(pk=member.pk).user == lead_a
-    assert set(TeamMember.objects.get(user=lead_b).districts.values_list("name", flat=True)) == {
-        "District B"
-    }
