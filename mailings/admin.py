@@ -1,12 +1,20 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.urls import reverse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from campaign.admin_scoping import ScopedModelAdmin
+from campaign.exports import export_response
 from contacts.models import Contact
 from mailings.models import Mailing, Recipient
+from mailings.reports import (
+    STATUS_HEADERS,
+    drive_recipient_statuses,
+    drive_report,
+    timeline_chart,
+)
 from mailings.selectors import (
     EXCLUSION_REASONS,
     audience_breakdown,
@@ -128,6 +136,7 @@ class MailingAdmin(ScopedModelAdmin):
         "status_reason",
         "audience",
         "progress",
+        "report_link",
         "preview_link",
         "created_by",
         "approved_by",
@@ -169,6 +178,76 @@ class MailingAdmin(ScopedModelAdmin):
             return "—"
         counts = {k: v for k, v in mailing_progress(mailing=obj).items() if v}
         return ", ".join(f"{v} {k}" for k, v in counts.items()) or "nobody"
+
+    @admin.display(description="Delivery report")
+    def report_link(self, obj: Mailing) -> str:
+        if obj.pk is None or obj.started_at is None:
+            return "Once the drive has started."
+        return format_html(
+            '<a href="{}">Delivered, bounces, complaints, opens and clicks</a>',
+            reverse("admin:mailings_mailing_report", args=[obj.pk]),
+        )
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/report/",
+                view(self.report_view),
+                name="mailings_mailing_report",
+            ),
+            path(
+                "<path:object_id>/report.csv",
+                view(self.report_csv_view),
+                name="mailings_mailing_report_csv",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _visible(self, request, object_id) -> Mailing:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        self._404_unless_visible(request, object_id)
+        return self.get_queryset(request).get(pk=object_id)
+
+    def report_view(self, request, object_id):
+        mailing = self._visible(request, object_id)
+        report = drive_report(mailing=mailing)
+        counts, rates = report["counts"], report["rates"]
+        lines = [
+            ("Sent", report["sent"], None, ""),
+            ("Delivered", counts["delivered"], rates["delivered"], "sent"),
+            ("Hard bounces", counts["hard_bounced"], rates["hard_bounced"], "sent"),
+            ("Soft bounces", counts["soft_bounced"], rates["soft_bounced"], "sent"),
+            ("Rejected by the ESP", counts["rejected"], None, ""),
+            ("Spam complaints", counts["complained"], rates["complained"], "delivered or bounced"),
+            ("Unsubscribed", counts["unsubscribed"], rates["unsubscribed"], "delivered"),
+            ("Unique opens", counts["opened"], rates["opened"], "delivered"),
+            ("Unique clicks", counts["clicked"], rates["clicked"], "delivered"),
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "mailing": mailing,
+            "report": report,
+            "lines": [
+                {"label": label, "count": count, "rate": rate, "of": of}
+                for label, count, rate, of in lines
+            ],
+            "chart": timeline_chart(report["timeline"]),
+        }
+        return TemplateResponse(request, "mailings/report.html", context)
+
+    def report_csv_view(self, request, object_id):
+        mailing = self._visible(request, object_id)
+        return export_response(
+            actor=request.user,
+            what="drive recipient statuses",
+            headers=STATUS_HEADERS,
+            rows=list(drive_recipient_statuses(mailing=mailing)),
+            file_name=f"drive-{mailing.pk}-recipients",
+            target=mailing,
+        )
 
     @admin.display(description="Preview")
     def preview_link(self, obj: Mailing) -> str:

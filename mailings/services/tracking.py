@@ -23,7 +23,7 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from anymail.signals import AnymailTrackingEvent, EventType
 from django.conf import settings
@@ -171,7 +171,7 @@ def tracking_event_record(*, event: AnymailTrackingEvent, esp_name: str) -> Outc
     now = timezone.now()
     occurred = event.timestamp or now
     if timezone.is_naive(occurred):
-        occurred = timezone.make_aware(occurred, timezone.utc)
+        occurred = timezone.make_aware(occurred, UTC)
     hashed = address_hash(email) if email else ""
     with transaction.atomic():
         stored = _insert(

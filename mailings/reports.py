@@ -1,0 +1,226 @@
+"""Drive reports: what happened to a drive after it left (reads only).
+
+Used by the admin's report page, ``manage.py mailing_report`` and, later, the
+volunteers' web app. Callers pass a drive they got through ``visible_to``.
+Counts are of distinct recipients (an ESP may report one open many times).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db.models import Count, Q
+from django.db.models.functions import TruncHour
+
+from mailings.models import DeliveryEvent, Mailing, Recipient
+from mailings.selectors import mailing_progress
+
+Type = DeliveryEvent.Type
+Bounce = DeliveryEvent.Bounce
+
+# Chart series: event types an organiser watches, with their colours.
+SERIES = {
+    Type.DELIVERED: "#2e7d32",
+    Type.OPENED: "#1565c0",
+    Type.CLICKED: "#6a1b9a",
+    Type.DEFERRED: "#f9a825",
+    Type.BOUNCED: "#c62828",
+    Type.COMPLAINED: "#000000",
+    Type.UNSUBSCRIBED: "#757575",
+}
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part * 100.0 / whole, 2) if whole else None
+
+
+def drive_report(*, mailing: Mailing) -> dict:
+    """Counts, rates and an hourly timeline of a drive's delivery events."""
+    progress = mailing_progress(mailing=mailing)
+    per_recipient = {
+        "delivered": Q(event_type=Type.DELIVERED),
+        "hard_bounced": Q(bounce=Bounce.HARD),
+        "soft_bounced": Q(bounce=Bounce.SOFT),
+        "rejected": Q(event_type=Type.REJECTED),
+        "complained": Q(event_type=Type.COMPLAINED),
+        "unsubscribed": Q(event_type=Type.UNSUBSCRIBED),
+        "opened": Q(event_type=Type.OPENED),
+        "clicked": Q(event_type=Type.CLICKED),
+    }
+    events = DeliveryEvent.objects.filter(mailing=mailing, recipient__isnull=False)
+    counts = events.aggregate(
+        events=Count("pk"),
+        reached=Count(
+            "recipient", distinct=True, filter=Q(event_type__in=[Type.DELIVERED, Type.BOUNCED])
+        ),
+        **{
+            name: Count("recipient", distinct=True, filter=condition)
+            for name, condition in per_recipient.items()
+        },
+    )
+    sent = progress[Recipient.Status.SENT]
+    delivered = counts["delivered"]
+    rates = {
+        "delivered": _rate(delivered, sent),
+        "hard_bounced": _rate(counts["hard_bounced"], sent),
+        "soft_bounced": _rate(counts["soft_bounced"], sent),
+        # As the automatic pause measures them:
+        "complained": _rate(counts["complained"], counts["reached"]),
+        "hard_bounce_guard": _rate(counts["hard_bounced"], counts["reached"]),
+        "unsubscribed": _rate(counts["unsubscribed"], delivered),
+        "opened": _rate(counts["opened"], delivered),
+        "clicked": _rate(counts["clicked"], delivered),
+    }
+    return {
+        "id": mailing.pk,
+        "name": mailing.name,
+        "status": mailing.status,
+        "status_reason": mailing.status_reason,
+        "recipients": mailing.recipient_count,
+        "progress": progress,
+        "sent": sent,
+        "counts": counts,
+        "rates": rates,
+        "timeline": drive_timeline(mailing=mailing),
+    }
+
+
+def drive_timeline(*, mailing: Mailing) -> list[dict]:
+    """Events per hour (UTC), each hour with a count per event type."""
+    rows = (
+        DeliveryEvent.objects.filter(mailing=mailing)
+        .annotate(hour=TruncHour("occurred_at", tzinfo=UTC))
+        .order_by()
+        .values_list("hour", "event_type")
+        .annotate(n=Count("pk"))
+    )
+    hours: dict[datetime, dict[str, int]] = {}
+    for hour, event_type, n in rows:
+        hours.setdefault(hour, {})[event_type] = n
+    return [{"hour": hour.isoformat(), "counts": counts} for hour, counts in sorted(hours.items())]
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    colour: str
+    title: str
+
+
+def timeline_chart(timeline: list[dict], *, width: int = 720, height: int = 220) -> dict:
+    """Geometry of a grouped bar chart (one group per hour) for an inline SVG."""
+    top, bottom, left = 10, 30, 40
+    plot_h = height - top - bottom
+    peak = max((n for hour in timeline for n in hour["counts"].values()), default=0)
+    group = (width - left) / max(1, len(timeline))
+    bar_w = max(1.0, group * 0.8 / len(SERIES))
+    bars, labels = [], []
+    step = max(1, len(timeline) // 12)
+    for i, hour in enumerate(timeline):
+        x0 = left + i * group + group * 0.1
+        for j, (event_type, colour) in enumerate(SERIES.items()):
+            n = hour["counts"].get(event_type, 0)
+            if not n:
+                continue
+            h = plot_h * n / peak
+            bars.append(
+                Bar(
+                    x=round(x0 + j * bar_w, 1),
+                    y=round(top + plot_h - h, 1),
+                    width=round(bar_w, 1),
+                    height=round(h, 1),
+                    colour=colour,
+                    title=f"{hour['hour'][:13]}:00 UTC: {n} {event_type}",
+                )
+            )
+        if i % step == 0:
+            labels.append({"x": round(x0, 1), "text": hour["hour"][5:13].replace("T", " ")})
+    return {
+        "width": width,
+        "height": height,
+        "bars": bars,
+        "labels": labels,
+        "peak": peak,
+        "axis_y": height - bottom,
+        "left": left,
+        "legend": [{"type": Type(t).label, "colour": c} for t, c in SERIES.items()],
+    }
+
+
+STATUS_HEADERS = [
+    "Email",
+    "Send status",
+    "Sent at",
+    "Delivery",
+    "Delivered",
+    "Bounce",
+    "Complained",
+    "Unsubscribed",
+    "Opened",
+    "Clicked",
+    "Last event at",
+    "Send error",
+]
+# The worst news wins: what an organiser must know first about a recipient.
+_PRECEDENCE = [
+    Type.COMPLAINED,
+    Type.UNSUBSCRIBED,
+    Type.BOUNCED,
+    Type.REJECTED,
+    Type.FAILED,
+    Type.CLICKED,
+    Type.OPENED,
+    Type.DELIVERED,
+    Type.DEFERRED,
+    Type.SENT,
+    Type.QUEUED,
+]
+
+
+def drive_recipient_statuses(*, mailing: Mailing) -> Iterator[list]:
+    """One row per recipient (STATUS_HEADERS): send status and delivery outcome."""
+    seen: dict[int, set[str]] = {}
+    bounce: dict[int, str] = {}
+    last: dict[int, datetime] = {}
+    events = (
+        DeliveryEvent.objects.filter(mailing=mailing, recipient__isnull=False)
+        .order_by()
+        .values_list("recipient_id", "event_type", "bounce", "occurred_at")
+    )
+    for recipient_id, event_type, kind, occurred in events.iterator(chunk_size=5000):
+        seen.setdefault(recipient_id, set()).add(event_type)
+        if kind == Bounce.HARD or (kind and recipient_id not in bounce):
+            bounce[recipient_id] = kind
+        if recipient_id not in last or occurred > last[recipient_id]:
+            last[recipient_id] = occurred
+    rows = (
+        Recipient.objects.filter(mailing=mailing)
+        .order_by("pk")
+        .values_list("pk", "email", "status", "sent_at", "error")
+    )
+    for pk, email, status, sent_at, error in rows.iterator(chunk_size=5000):
+        types = seen.get(pk, set())
+        delivery = next((t for t in _PRECEDENCE if t in types), "")
+        yield [
+            email,
+            status,
+            sent_at.isoformat() if sent_at else "",
+            delivery,
+            "yes" if Type.DELIVERED in types else "",
+            bounce.get(pk, ""),
+            "yes" if Type.COMPLAINED in types else "",
+            "yes" if Type.UNSUBSCRIBED in types else "",
+            "yes" if Type.OPENED in types else "",
+            "yes" if Type.CLICKED in types else "",
+            last[pk].isoformat() if pk in last else "",
+            error,
+        ]
+
+
+def recipient_timeline(*, recipient: Recipient) -> list[DeliveryEvent]:
+    return list(recipient.events.order_by("occurred_at", "pk"))
