@@ -99,7 +99,8 @@ def figures(result: dict, *, full: bool) -> list[Figure]:
                 higher_is_better=False,
                 notes=(
                     f"{pack['pages']} pages, cover included; {pack['workers']} worker processes; "
-                    f"runs {', '.join(f'{r:.2f}' for r in pack.get('runs_s', []))} s. "
+                    f"runs {', '.join(f'{r:.2f}' for r in pack.get('runs_s', []))} s; "
+                    f"CPU {pack.get('cpu_s', 0):.2f} s a pack (this process + workers). "
                     f"{pack['per_1000_s']:.2f} s per 1,000 supporters. "
                     + (
                         f"First pack in a fresh process (pool start-up overlapping the "
@@ -238,6 +239,21 @@ def seed_main(argv: list[str]) -> None:
     print("seeded")
 
 
+def _cpu_seconds() -> float:
+    """CPU time used so far by this process and its live pool workers. Wall time on a
+    shared machine depends on the neighbours; CPU time much less."""
+    import psutil
+
+    me = psutil.Process()
+    total = sum(me.cpu_times()[:2])
+    for child in me.children(recursive=True):
+        try:
+            total += sum(child.cpu_times()[:2])
+        except Exception:  # noqa: S112 - a child exiting while we read it
+            continue
+    return total
+
+
 class _PeakMemory:
     """Sample the RSS of this process plus its children; keep the largest sum.
 
@@ -369,11 +385,13 @@ def measure_main(argv: list[str]) -> None:
         # The machine is shared: the median of a few runs, so one unlucky moment does
         # not decide the figure (all runs are reported).
         runs = []
+        cpu_before = _cpu_seconds()
         with _PeakMemory() as memory:
             for _ in range(REPEATS if size <= PACK_TARGET_SIZE else 1):
                 started = time.perf_counter()
                 printed = canvass_district_render(actor=user, district=district, workers=workers)
                 runs.append(time.perf_counter() - started)
+        entry["cpu_s"] = (_cpu_seconds() - cpu_before) / len(runs)
         entry["warm_s"] = statistics.median(runs)
         entry["runs_s"] = [round(r, 2) for r in runs]
         entry.update(
@@ -385,7 +403,8 @@ def measure_main(argv: list[str]) -> None:
         )
         result["packs"][size] = entry
         print(
-            f"pack {size}: warm {entry['warm_s']:.2f} s (runs {entry['runs_s']}), {printed.pages} pages, "
+            f"pack {size}: warm {entry['warm_s']:.2f} s (runs {entry['runs_s']}, "
+            f"CPU {entry['cpu_s']:.2f} s), {printed.pages} pages, "
             f"peak {memory.mb:.0f} MB"
             + (
                 f", cold {entry['cold_s']:.2f} s, 1 worker {entry['one_worker_s']:.2f} s"
