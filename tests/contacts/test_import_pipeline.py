@@ -574,3 +574,21 @@ def test_the_importers_school_name_key_matches_the_models(name):
     from contacts.models import name_key
 
     assert importer_key(name) == name_key(name)
+
+
+def test_a_file_with_only_its_header_imports_nothing_and_says_so(organiser, tmp_path):
+    path = tmp_path / "header.csv"
+    path.write_text("Email,Consent\n\n\n")
+
+    report = supporters_import(path=path, file_name="header.csv", actor=organiser)
+
+    assert (report.rows, report.blank_rows, report.created) == (0, 0, 0)
+    assert ImportBatch.objects.get(pk=report.batch_id).counts["rows"] == 0
+
+
+def test_a_file_of_blank_lines_is_a_file_error(organiser, tmp_path):
+    path = tmp_path / "blank.csv"
+    path.write_text("\n\n,,\n")
+
+    with pytest.raises(FileError, match="no rows"):
+        supporters_import(path=path, file_name="blank.csv", actor=organiser)
