@@ -12,7 +12,6 @@ import logging
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -56,16 +55,11 @@ def gotv_drives_cancel_after_close(*, now: datetime | None = None) -> int:
     """Once the ballot has closed, stop every drive that has not finished: scheduled,
     awaiting approval, sending or paused. A "go and vote" email after the close is
     wrong, and the drives' own start-due task could launch a drive scheduled for later.
-
-    This mirrors mailings.services.drive.mailing_cancel (status, reason, queued rows
-    cancelled; the batch sender stops between chunks when it sees the status), which
-    cannot be called here because it requires an acting user. See the final report:
-    the drives owner can expose a system cancel and this becomes a one-line call.
     """
-    from mailings.models import Mailing, Recipient
+    from mailings.models import Mailing
+    from mailings.services import mailing_cancel
 
-    campaign = campaign_active()
-    if not ballot_closed(at=now, campaign=campaign):
+    if not ballot_closed(at=now):
         return 0
     unfinished = (
         Mailing.Status.SCHEDULED,
@@ -74,19 +68,16 @@ def gotv_drives_cancel_after_close(*, now: datetime | None = None) -> int:
         Mailing.Status.PAUSED,
     )
     cancelled = 0
-    for mailing_id in Mailing.objects.filter(status__in=unfinished).values_list("pk", flat=True):
-        with transaction.atomic():
-            mailing = Mailing.objects.select_for_update().get(pk=mailing_id)
-            if mailing.status not in unfinished:
-                continue
-            mailing.status = Mailing.Status.CANCELLED
-            mailing.status_reason = "Cancelled automatically: the ballot has closed."
-            mailing.finished_at = now or timezone.now()
-            mailing.save(update_fields=["status", "status_reason", "finished_at", "updated_at"])
-            Recipient.objects.filter(mailing=mailing, status=Recipient.Status.QUEUED).update(
-                status=Recipient.Status.CANCELLED
+    for mailing in Mailing.objects.filter(status__in=unfinished):
+        try:
+            mailing_cancel(
+                actor=None,
+                mailing=mailing,
+                reason="Cancelled automatically: the ballot has closed.",
             )
-            cancelled += 1
+        except ValidationError:
+            continue  # finished or cancelled meanwhile
+        cancelled += 1
     if cancelled:
         logger.info("Cancelled %s unfinished drive(s): the ballot has closed.", cancelled)
     return cancelled

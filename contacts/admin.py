@@ -19,13 +19,20 @@ from contacts.models import (
     ConsentRecord,
     Contact,
     District,
+    GotvEvent,
     ImportBatch,
     School,
     Suppression,
     Tag,
 )
 from contacts.resources import ContactResource
-from contacts.services import consent_withdraw, contact_save, school_save, suppression_add
+from contacts.services import (
+    consent_withdraw,
+    contact_save,
+    gotv_set,
+    school_save,
+    suppression_add,
+)
 
 
 @admin.register(District)
@@ -131,7 +138,12 @@ class ContactAdmin(SupporterImportMixin, ExportMixin, ScopedModelAdmin):
         return obj.has_consent
 
     def save_model(self, request, obj, form, change):
+        # A GOTV change goes through gotv_set, so it has its history and ballot rules.
+        wanted = obj.gotv_status
+        obj.gotv_status = form.initial.get("gotv_status", Contact.Gotv.UNKNOWN)
         contact_save(contact=obj)
+        if wanted != obj.gotv_status:
+            gotv_set(contact=obj, status=wanted, method=GotvEvent.Method.ADMIN, actor=request.user)
 
     def has_export_permission(self, request):
         return export_allowed(request.user)

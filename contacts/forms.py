@@ -1,6 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from campaign.gotv import ballot_window_check
 from contacts.models import Contact, Suppression
 from contacts.normalise import normalise_email, normalise_uk_mobile
 
@@ -35,6 +36,12 @@ class ContactForm(forms.ModelForm):
                 "search for it and update that record instead."
             )
         return email
+
+    def clean_gotv_status(self) -> str:
+        status = self.cleaned_data["gotv_status"]
+        if "gotv_status" in self.changed_data:
+            ballot_window_check(status=status)
+        return status
 
     def clean_mobile(self) -> str:
         return normalise_uk_mobile(self.cleaned_data.get("mobile", ""))

@@ -5,7 +5,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
 from campaign.models import AuditEvent
-from contacts.models import ConsentRecord, Contact, District, School
+from contacts.models import ConsentRecord, Contact, District, GotvEvent, School
 from tests.admin_helpers import (
     admin_form_data,
     changelist_pks,
@@ -239,6 +239,28 @@ def test_lead_a_can_change_contact_a_through_the_admin(client_for, lead_a, conta
     assert contact_a.gotv_status == Contact.Gotv.PLEDGED
     # The consent evidence shown read-only in the inline is untouched.
     assert contact_a.is_mailable()
+    event = contact_a.gotv_events.get()
+    assert (event.previous_status, event.status) == (Contact.Gotv.UNKNOWN, Contact.Gotv.PLEDGED)
+    assert (event.method, event.actor) == (GotvEvent.Method.ADMIN, lead_a)
+
+
+def test_voted_cannot_be_recorded_in_the_admin_before_the_ballot_opens(
+    client_for, lead_a, contact_a, campaign
+):
+    client = client_for(lead_a)
+    data = admin_form_data(client.get(contact_change_url(contact_a)))
+    data["gotv_status"] = Contact.Gotv.VOTED
+
+    response = client.post(contact_change_url(contact_a), data)
+
+    assert response.status_code == 200
+    assert (
+        "only pledges can be recorded"
+        in response.context["adminform"].form.errors["gotv_status"][0]
+    )
+    contact_a.refresh_from_db()
+    assert contact_a.gotv_status == Contact.Gotv.UNKNOWN
+    assert not contact_a.gotv_events.exists()
 
 
 def test_lead_cannot_add_or_delete_contacts(client_for, lead_a, contact_a):
