@@ -315,3 +315,21 @@ def test_pages_come_out_exactly_as_planned_so_each_page_is_numbered_right(
     assert f"Page {pages} of {pages}" in read[-1]
     names = re.findall(r"Supporter(\d{3}) Testperson", "\n".join(read))
     assert len(names) == supporters
+
+
+def test_names_in_any_script_are_printed_with_a_font_that_has_their_glyphs(
+    organiser, school_a, campaign, tmp_path
+):
+    ConsentedContactFactory(school=school_a, first_name="伟", last_name="王", email="w@example.org")
+    printed = canvass_sheet_print(actor=organiser, school=school_a)
+    path = tmp_path / "sheet.pdf"
+    path.write_bytes(printed.pdf)
+
+    assert re.search(r"伟\s*王", "\n".join(pdf_pages(printed.pdf, tmp_path)))
+    pdffonts = shutil.which("pdffonts")
+    assert pdffonts, "poppler-utils (pdffonts) is needed: see .ci/system-deps"
+    fonts = subprocess.run(  # noqa: S603 - our own file, a fixed program
+        [pdffonts, str(path)], capture_output=True, check=True, text=True
+    ).stdout
+    # DejaVu has no Chinese; without a CJK font the name would print as empty boxes.
+    assert "WenQuanYi" in fonts, fonts
