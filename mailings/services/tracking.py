@@ -13,8 +13,8 @@ sends the ``tracking`` signal inside the request (mailings/signals.py). Each eve
   delivered/bounced/opened… event settles a row a crash left "unknown"; complaints
   and hard bounces re-check the drive's automatic-pause guard.
 
-An ordinary event (delivered, opened, clicked) costs two queries: find the row,
-insert the event.
+An ordinary event (delivered, opened, clicked) costs one statement on PostgreSQL
+(find the row and insert the event together) and two elsewhere.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -72,6 +73,8 @@ PROOF_OF_SENDING = {
     Type.OPENED,
     Type.CLICKED,
 }
+# Events that never suppress, settle or pause anything (unless their row is unknown).
+PLAIN_TYPES = {Type.QUEUED, Type.SENT, Type.DELIVERED, Type.OPENED, Type.CLICKED, Type.FAILED}
 # ESP refusals that mean the address itself is bad (the ESP's own bounce list).
 BAD_ADDRESS_REJECTS = {"bounced", "invalid"}
 _ADDRESS = re.compile(r"[^\s<>\"'()]+@[^\s<>\"'()]+")
@@ -148,6 +151,71 @@ def _insert(values: dict) -> int | None:
     return row[0] if row else None
 
 
+def _row_id(metadata: dict) -> int | None:
+    try:
+        return int(str(metadata.get(METADATA_RECIPIENT_ID)))
+    except (TypeError, ValueError):
+        return None
+
+
+def _record_plain_pg(*, values: dict, metadata: dict, email: str) -> Outcome:
+    """An ordinary event on PostgreSQL in ONE statement: find the row (by metadata id,
+    else by message id + address, as ``_recipient``) and insert the event.
+
+    A webhook burst is bound by database round trips, so this halves them. Nothing
+    else is written unless the row was "unknown", which is then settled (idempotently,
+    so a replay after a crash between the two statements still settles it).
+    """
+    rec = connection.ops.quote_name(Recipient._meta.db_table)
+    table = connection.ops.quote_name(DeliveryEvent._meta.db_table)
+    columns = [*values, "mailing_id", "recipient_id"]
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    marks = ", ".join(["%s"] * len(values))
+    message_id = values["message_id"]
+    # Only our own table and column names are interpolated; values go as parameters.
+    sql = f"""
+        WITH r AS (
+            (SELECT id, mailing_id, status, esp_message_id FROM {rec}
+             WHERE id = %s AND (%s = '' OR lower(email) = %s))
+            UNION ALL
+            (SELECT id, mailing_id, status, esp_message_id FROM {rec}
+             WHERE %s <> '' AND %s <> '' AND esp_message_id = %s AND lower(email) = %s
+             ORDER BY id LIMIT 1)
+            LIMIT 1
+        )
+        INSERT INTO {table} ({names})
+        SELECT {marks}, (SELECT mailing_id FROM r), (SELECT id FROM r)
+        ON CONFLICT (esp, event_key) DO NOTHING
+        RETURNING id, recipient_id, (SELECT status FROM r), (SELECT esp_message_id FROM r)
+    """  # noqa: S608
+    params = [
+        _row_id(metadata),
+        email,
+        email,
+        message_id,
+        email,
+        message_id,
+        email,
+        *(
+            connection.ops.adapt_datetimefield_value(v) if isinstance(v, datetime) else v
+            for v in values.values()
+        ),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return Outcome(stored=False)
+    _, recipient_id, status, esp_message_id = row
+    settled = False
+    if recipient_id is not None and status == Recipient.Status.UNKNOWN:
+        settled = recipient_settle_unknown(
+            recipient=Recipient(pk=recipient_id, esp_message_id=esp_message_id or ""),
+            message_id=message_id,
+        )
+    return Outcome(stored=True, recipient_id=recipient_id, settled=settled)
+
+
 def _recipient(event: AnymailTrackingEvent, email: str) -> Recipient | None:
     metadata = event.metadata if isinstance(event.metadata, dict) else {}
     message_id = str(event.message_id or "")
@@ -166,28 +234,41 @@ def tracking_event_record(*, event: AnymailTrackingEvent, esp_name: str) -> Outc
     esp = esp_slug(esp_name)
     event_type = TYPES.get(event.event_type, Type.OTHER)
     email = (event.recipient or "").strip().lower()
-    recipient = _recipient(event, email) if (email or event.metadata) else None
     bounce = bounce_kind(event=event, esp=esp)
     now = timezone.now()
     occurred = event.timestamp or now
     if timezone.is_naive(occurred):
         occurred = timezone.make_aware(occurred, UTC)
     hashed = address_hash(email) if email else ""
-    with transaction.atomic():
+    values = {
+        "esp": esp,
+        "event_key": event_key(event=event, event_type=event_type, email=email),
+        "event_type": event_type,
+        "bounce": bounce,
+        "occurred_at": occurred,
+        "received_at": now,
+        "address_hash": hashed,
+        "message_id": str(event.message_id or "")[:255],
+        "reject_reason": str(event.reject_reason or "")[:24],
+        "description": _scrub(event.description or event.mta_response),
+    }
+    metadata = event.metadata if isinstance(event.metadata, dict) else {}
+    if event_type in PLAIN_TYPES and bounce == Bounce.NONE and connection.vendor == "postgresql":
+        return _record_plain_pg(values=values, metadata=metadata, email=email)
+    recipient = _recipient(event, email) if (email or metadata) else None
+    # Only some events have side effects; an ordinary one (delivered, opened…) is a
+    # single INSERT, atomic on its own, so it skips the BEGIN/COMMIT round trips.
+    plain = (
+        event_type in PLAIN_TYPES
+        and bounce == Bounce.NONE
+        and (recipient is None or recipient.status != Recipient.Status.UNKNOWN)
+    )
+    with nullcontext() if plain else transaction.atomic():
         stored = _insert(
             {
-                "esp": esp,
-                "event_key": event_key(event=event, event_type=event_type, email=email),
-                "event_type": event_type,
-                "bounce": bounce,
-                "occurred_at": occurred,
-                "received_at": now,
+                **values,
                 "mailing_id": recipient.mailing_id if recipient else None,
                 "recipient_id": recipient.pk if recipient else None,
-                "address_hash": hashed,
-                "message_id": str(event.message_id or "")[:255],
-                "reject_reason": str(event.reject_reason or "")[:24],
-                "description": _scrub(event.description or event.mta_response),
             }
         )
         if stored is None:

@@ -1,0 +1,219 @@
+"""Tracking webhooks at burst rate: 10,000 Mailgun events processed, then replayed.
+
+Each event is a signed Mailgun tracking webhook posted through Django's request
+handling (URL routing, middleware, Anymail's basic-auth and signature checks, JSON
+parsing, the ``tracking`` signal, our receiver and its database writes) with Django's
+test ``Client`` in WORKERS forked processes (4, as the gunicorn workers in README's
+production command), each one request at a time. The same burst is then replayed;
+every event is a duplicate, so the stored counts must not change. Queries per event are counted on a
+separate sample (counting slows the timed run, so it is not done there).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+from bench import BenchError, Context, Figure, run_measured
+
+EVENTS = 10_000
+TARGET = 500.0  # events/s on PostgreSQL
+# Web worker processes posting at once, as README's production gunicorn command runs.
+WORKERS = int(os.environ.get("BENCH_TRACKING_WORKERS", "4"))
+SIGNING_KEY = "bench-mailgun-signing-key"
+SECRET = "bench:webhook-secret"  # noqa: S105 - a throw-away bench database
+# The mix of a drive's first hours: mostly deliveries and opens, a few bad events.
+MIX = [
+    ("delivered", None, 60),
+    ("opened", None, 22),
+    ("clicked", None, 10),
+    ("failed", "temporary", 4),
+    ("failed", "permanent", 2),
+    ("complained", None, 1),
+    ("unsubscribed", None, 1),
+]
+
+
+def run(ctx: Context) -> list[Figure]:
+    count = max(1000, ctx.scaled(EVENTS)) if ctx.scale < 1 else EVENTS
+    env = ctx.env()
+    # Production settings (DEBUG off): no query log, as a deployed web worker runs.
+    env.update(ANYMAIL_WEBHOOK_SECRET=SECRET, DEBUG="0", ALLOWED_HOSTS="localhost")
+    print(f"  {count:,} webhook events, then the same burst replayed", flush=True)
+    child = run_measured(
+        [sys.executable, "-m", "bench.tracking", str(count)], env=env, timeout=ctx.timeout
+    )
+    if child.returncode != 0:
+        tail = "\n".join(child.stderr.strip().splitlines()[-20:])
+        raise BenchError(f"bench.tracking child exited with {child.returncode}:\n{tail}")
+    result = json.loads(child.stdout.strip().splitlines()[-1])
+    unchanged = result["after_first"] == result["after_replay"]
+    full = count == EVENTS
+    return [
+        Figure(
+            name=f"{count:,} tracking webhooks (Mailgun, signed), first delivery",
+            value=result["rate"],
+            unit="events/s",
+            target=f"≥ {TARGET:,.0f} events/s" + ("" if full else " (at 10,000)"),
+            passed=(result["rate"] >= TARGET and result["all_ok"]) if full else None,
+            notes=(
+                f"{result['seconds']:.1f} s; {WORKERS} worker processes, each one request at a "
+                f"time through Django's request handling (test Client, no HTTP); "
+                f"{result['queries_per_event']:.2f} queries per "
+                f"ordinary event (delivered/opened/clicked); stored {result['after_first']}"
+            ),
+        ),
+        Figure(
+            name=f"the same {count:,} webhooks replayed (all duplicates)",
+            value=result["replay_rate"],
+            unit="events/s",
+            target="counts unchanged",
+            passed=unchanged and result["all_ok"],
+            notes=f"counts after replay {result['after_replay']}; unchanged: {unchanged}",
+        ),
+        Figure(
+            name="peak memory of the webhook process",
+            value=child.peak_rss_mb,
+            unit="MB",
+            higher_is_better=False,
+        ),
+    ]
+
+
+# --- child side (Django) ------------------------------------------------------------
+
+# What forked workers inherit (set just before the pool forks).
+_STATE: dict = {}
+
+
+def _post_share(worker: int) -> bool:
+    client, url = _STATE["client"], _STATE["url"]
+    ok = True
+    for body in _STATE["bodies"][worker::WORKERS]:
+        response = client.post(url, data=body, content_type="application/json")
+        ok = ok and response.status_code == 200
+    return ok
+
+
+def _payload(row, mailing_id: int, n: int, kind: str, severity: str | None) -> bytes:
+    import hashlib
+    import hmac
+
+    token = f"bench-{n:012d}-{os.getpid()}-{time.time_ns()}"
+    stamp = str(int(time.time()))
+    data = {
+        "id": f"bench-ev-{n}",
+        "timestamp": time.time(),
+        "event": kind,
+        "recipient": row.email,
+        "user-variables": {"mailing_id": str(mailing_id), "recipient_id": str(row.pk)},
+        "message": {"headers": {"message-id": f"{row.pk}.bench@mg.example.org"}},
+        "delivery-status": {"code": 250, "message": "OK", "description": ""},
+    }
+    if severity:
+        data["severity"] = severity
+        data["reason"] = "bounce" if severity == "permanent" else "generic"
+    signature = hmac.new(
+        SIGNING_KEY.encode(), f"{stamp}{token}".encode(), hashlib.sha256
+    ).hexdigest()
+    body = {"signature": {"timestamp": stamp, "token": token, "signature": signature}}
+    body["event-data"] = data
+    return json.dumps(body).encode()
+
+
+def child(count: int) -> dict:
+    import base64
+    import multiprocessing
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campaign.settings")
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.db import connection, connections
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from contacts.models import Suppression
+    from mailings.models import DeliveryEvent, Mailing, Recipient
+
+    # Anymail reads these when each request arrives.
+    settings.ANYMAIL = {**settings.ANYMAIL, "MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY}
+    user, _ = get_user_model().objects.get_or_create(username="bench-tracking")
+    mailing = Mailing.objects.create(
+        name="Bench tracking", subject="s", body="b", created_by=user, status="done"
+    )
+    rows = Recipient.objects.bulk_create(
+        (
+            Recipient(
+                mailing=mailing,
+                email=f"bench-track-{n}@example.org",
+                email_hash="",
+                status=Recipient.Status.SENT,
+            )
+            for n in range(count)
+        ),
+        batch_size=5000,
+    )
+    # Event n gets its kind from the mix, spread evenly through the burst.
+    kinds = [(kind, severity) for kind, severity, weight in MIX for _ in range(weight)]
+    plan = [(rows[n], *kinds[n % len(kinds)]) for n in range(count)]
+    bodies = [_payload(row, mailing.pk, n, k, s) for n, (row, k, s) in enumerate(plan)]
+
+    auth = "Basic " + base64.b64encode(SECRET.encode()).decode()
+    client = Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=auth)
+    url = "/anymail/mailgun/tracking/"
+
+    def burst() -> tuple[float, bool]:
+        """Every body posted by WORKERS forked processes (like gunicorn's workers),
+        each with its own database connection; wall time from first to last."""
+        connections.close_all()
+        if WORKERS == 1:
+            started = time.perf_counter()
+            _STATE.update(bodies=bodies, client=client, url=url)
+            ok = _post_share(0)
+            return time.perf_counter() - started, ok
+        context = multiprocessing.get_context("fork")
+        _STATE.update(bodies=bodies, client=client, url=url)
+        with context.Pool(WORKERS) as pool:
+            started = time.perf_counter()
+            results = pool.map(_post_share, range(WORKERS))
+            seconds = time.perf_counter() - started
+        return seconds, all(results)
+
+    def counts() -> dict:
+        events = DeliveryEvent.objects.filter(mailing=mailing)
+        return {
+            "events": events.count(),
+            "matched": events.filter(recipient__isnull=False).count(),
+            "suppressed": Suppression.objects.filter(source__startswith="mailgun").count(),
+        }
+
+    seconds, ok_first = burst()
+    after_first = counts()
+    replay_seconds, ok_replay = burst()
+    after_replay = counts()
+
+    # Queries per ordinary event, on fresh events outside the timed runs.
+    sample = [_payload(rows[n], mailing.pk, count + n, "opened", None) for n in range(200)]
+    with CaptureQueriesContext(connection) as queries:
+        for body in sample:
+            client.post(url, data=body, content_type="application/json")
+    skip = ("SAVEPOINT", "RELEASE")
+    statements = [q for q in queries.captured_queries if not q["sql"].upper().startswith(skip)]
+    return {
+        "seconds": seconds,
+        "rate": count / seconds,
+        "replay_rate": count / replay_seconds,
+        "after_first": after_first,
+        "after_replay": after_replay,
+        "all_ok": ok_first and ok_replay and after_first["events"] == count,
+        "queries_per_event": len(statements) / len(sample),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(child(int(sys.argv[1]))))
