@@ -13,6 +13,7 @@ from mailings.reports import (
     STATUS_HEADERS,
     drive_recipient_statuses,
     drive_report,
+    recipient_timeline,
     timeline_chart,
 )
 from mailings.selectors import (
@@ -296,8 +297,30 @@ class RecipientAdmin(ScopedModelAdmin):
     list_filter = ["status"]
     search_fields = ["email", "esp_message_id"]
     list_select_related = ["mailing"]
-    readonly_fields = [f.name for f in Recipient._meta.fields]
+    readonly_fields = [*(f.name for f in Recipient._meta.fields), "delivery_timeline"]
     actions = [requeue]
+
+    @admin.display(description="Delivery events (ESP webhooks)")
+    def delivery_timeline(self, obj: Recipient) -> str:
+        events = recipient_timeline(recipient=obj) if obj.pk else []
+        if not events:
+            return "None yet."
+        return format_html(
+            "<ol>{}</ol>",
+            format_html_join(
+                "",
+                "<li>{} — {} {} {}</li>",
+                (
+                    (
+                        e.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
+                        e.get_event_type_display(),
+                        f"({e.bounce} bounce)" if e.bounce else "",
+                        e.description,
+                    )
+                    for e in events
+                ),
+            ),
+        )
 
     def has_add_permission(self, request, obj=None):
         return False

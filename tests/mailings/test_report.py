@@ -180,3 +180,11 @@ def test_a_recipients_event_timeline_is_in_order(reported_drive):
         .values_list("event_type", flat=True)
     )
     assert kinds == ["delivered", "opened", "opened", "complained"]
+
+
+def test_the_recipient_admin_page_lists_its_delivery_events(client_for, organiser, reported_drive):
+    row = Recipient.objects.get(mailing=reported_drive, email="r1@example.org")
+    page = client_for(organiser).get(f"/admin/mailings/recipient/{row.pk}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert html.index("Delivered") < html.index("Opened") < html.index("Complained")

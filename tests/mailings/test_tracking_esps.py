@@ -299,3 +299,51 @@ def test_an_ses_complaint_on_an_unknown_row_settles_and_suppresses_it(client, se
     row.refresh_from_db()
     assert row.status == Recipient.Status.SENT
     assert Suppression.objects.get(address_hash=address_hash(row.email)).reason == "complaint"
+
+
+# --- Brevo -------------------------------------------------------------------------
+
+
+def brevo_event(row: Recipient, event: str, n: int = 0) -> dict:
+    """Shapes from Brevo's transactional webhook documentation."""
+    return {
+        "event": event,
+        "email": row.email,
+        "id": 123456,
+        "date": "2026-11-22 10:00:00",
+        "ts_epoch": 1795350000000 + n,
+        "message-id": row.esp_message_id,
+        "tag": f"drive-{row.mailing_id}",
+        "X-Mailin-custom": json.dumps(
+            {"mailing_id": str(row.mailing_id), "recipient_id": str(row.pk)}
+        ),
+        "reason": "550 5.1.1 mailbox unavailable" if "bounce" in event else "sent",
+    }
+
+
+@pytest.mark.parametrize(
+    "brevo, stored, bounce",
+    [
+        ("delivered", "delivered", ""),
+        ("unique_opened", "opened", ""),
+        ("click", "clicked", ""),
+        ("soft_bounce", "bounced", "soft"),
+        ("hard_bounce", "bounced", "hard"),
+        ("spam", "complained", ""),
+        ("unsubscribe", "unsubscribed", ""),
+    ],
+)
+def test_each_brevo_event_lands_on_its_row_once(client, sent_drive, brevo, stored, bounce):  # noqa: F811
+    target = rows(sent_drive)[2]
+    payload = brevo_event(target, brevo)
+    for _ in range(2):  # Brevo gives no event id: the same event twice is still one
+        response = client.post(
+            "/anymail/brevo/tracking/",
+            data=json.dumps(payload),
+            content_type="application/json",
+            **basic_auth(),
+        )
+        assert response.status_code == 200
+    event = DeliveryEvent.objects.get()
+    assert (event.esp, event.event_type, event.bounce) == ("brevo", stored, bounce)
+    assert event.recipient_id == target.pk
