@@ -42,13 +42,9 @@ def run(ctx: Context) -> list[Figure]:
     # Production settings (DEBUG off): no query log, as a deployed web worker runs.
     env.update(ANYMAIL_WEBHOOK_SECRET=SECRET, DEBUG="0", ALLOWED_HOSTS="localhost")
     print(f"  {count:,} webhook events, then the same burst replayed", flush=True)
-    child = run_measured(
-        [sys.executable, "-m", "bench.tracking", str(count)], env=env, timeout=ctx.timeout
-    )
-    if child.returncode != 0:
-        tail = "\n".join(child.stderr.strip().splitlines()[-20:])
-        raise BenchError(f"bench.tracking child exited with {child.returncode}:\n{tail}")
-    result = json.loads(child.stdout.strip().splitlines()[-1])
+    child, result = _child(ctx, env, count)
+    print(f"  {count:,} webhook events by one worker process", flush=True)
+    _, single = _child(ctx, {**env, "BENCH_TRACKING_WORKERS": "1"}, count)
     unchanged = result["after_first"] == result["after_replay"]
     full = count == EVENTS
     return [
@@ -74,12 +70,32 @@ def run(ctx: Context) -> list[Figure]:
             notes=f"counts after replay {result['after_replay']}; unchanged: {unchanged}",
         ),
         Figure(
+            name=f"{count:,} tracking webhooks, one worker process",
+            value=single["rate"],
+            unit="events/s",
+            notes=(
+                f"{single['seconds']:.1f} s, one request at a time; replay "
+                f"{single['replay_rate']:,.0f} events/s, counts unchanged: "
+                f"{single['after_first'] == single['after_replay'] and single['all_ok']}"
+            ),
+        ),
+        Figure(
             name="peak memory of the webhook process",
             value=child.peak_rss_mb,
             unit="MB",
             higher_is_better=False,
         ),
     ]
+
+
+def _child(ctx: Context, env: dict[str, str], count: int):
+    child = run_measured(
+        [sys.executable, "-m", "bench.tracking", str(count)], env=env, timeout=ctx.timeout
+    )
+    if child.returncode != 0:
+        tail = "\n".join(child.stderr.strip().splitlines()[-20:])
+        raise BenchError(f"bench.tracking child exited with {child.returncode}:\n{tail}")
+    return child, json.loads(child.stdout.strip().splitlines()[-1])
 
 
 # --- child side (Django) ------------------------------------------------------------
@@ -138,6 +154,7 @@ def child(count: int) -> dict:
     from django.test.utils import CaptureQueriesContext
 
     from contacts.models import Suppression
+    from contacts.suppression import address_hash
     from mailings.models import DeliveryEvent, Mailing, Recipient
 
     # Anymail reads these when each request arrives.
@@ -150,7 +167,7 @@ def child(count: int) -> dict:
         (
             Recipient(
                 mailing=mailing,
-                email=f"bench-track-{n}@example.org",
+                email=f"bench-track-{mailing.pk}-{n}@example.org",
                 email_hash="",
                 status=Recipient.Status.SENT,
             )
@@ -184,12 +201,14 @@ def child(count: int) -> dict:
             seconds = time.perf_counter() - started
         return seconds, all(results)
 
+    hashes = [address_hash(row.email) for row in rows]
+
     def counts() -> dict:
         events = DeliveryEvent.objects.filter(mailing=mailing)
         return {
             "events": events.count(),
             "matched": events.filter(recipient__isnull=False).count(),
-            "suppressed": Suppression.objects.filter(source__startswith="mailgun").count(),
+            "suppressed": Suppression.objects.filter(address_hash__in=hashes).count(),
         }
 
     seconds, ok_first = burst()
