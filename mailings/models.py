@@ -227,3 +227,16 @@ class DeliveryEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_event_type_display()} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class MailingGuard(models.Model):
+    """When the deliverability guard last paused a drive. After an organiser resumes
+    it, the guard judges only events received since then, so a resume is not undone
+    by the same old complaints a minute later."""
+
+    mailing = models.OneToOneField(Mailing, on_delete=models.CASCADE, related_name="guard")
+    paused_at = models.DateTimeField()
+    reason = models.CharField(max_length=300)
+
+    def __str__(self) -> str:
+        return f"Guard paused {self.mailing_id} at {self.paused_at:%Y-%m-%d %H:%M}"

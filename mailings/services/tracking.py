@@ -38,7 +38,7 @@ from contacts.models import ConsentRecord, Contact
 from contacts.services import consent_withdraw, suppression_add
 from contacts.services.consent import SUPPRESS_AS
 from contacts.suppression import address_hash
-from mailings.models import DeliveryEvent, Mailing, Recipient
+from mailings.models import DeliveryEvent, Mailing, MailingGuard, Recipient
 from mailings.selectors import recipient_for_event
 from mailings.services.drive import mailing_pause
 from mailings.services.sending import METADATA_RECIPIENT_ID, recipient_settle_unknown
@@ -361,9 +361,12 @@ def _withdraw(
     suppression_add(email=email, reason=SUPPRESS_AS[how], source=source)
 
 
-def delivery_rates(*, mailing_id: int) -> dict[str, int]:
-    """Distinct recipients delivered-or-bounced, complaining, hard-bouncing."""
+def delivery_rates(*, mailing_id: int, since: datetime | None = None) -> dict[str, int]:
+    """Distinct recipients delivered-or-bounced, complaining, hard-bouncing (among
+    events received after ``since``, if given)."""
     events = DeliveryEvent.objects.filter(mailing_id=mailing_id, recipient__isnull=False)
+    if since is not None:
+        events = events.filter(received_at__gt=since)
     return events.aggregate(
         reached=Count(
             "recipient",
@@ -399,7 +402,13 @@ def mailing_guard_check(*, mailing_id: int) -> bool:
     and tell its sender and approver why. True if this call paused it."""
     if not Mailing.objects.filter(pk=mailing_id, status=Mailing.Status.SENDING).exists():
         return False
-    reason = guard_verdict(counts=delivery_rates(mailing_id=mailing_id))
+    # A drive resumed after a guard pause is judged on what came after that pause.
+    since = (
+        MailingGuard.objects.filter(mailing_id=mailing_id)
+        .values_list("paused_at", flat=True)
+        .first()
+    )
+    reason = guard_verdict(counts=delivery_rates(mailing_id=mailing_id, since=since))
     if not reason:
         return False
     mailing = Mailing.objects.select_related("created_by", "approved_by").get(pk=mailing_id)
@@ -407,6 +416,9 @@ def mailing_guard_check(*, mailing_id: int) -> bool:
         mailing_pause(actor=None, mailing=mailing, reason=reason)
     except ValidationError:
         return False  # paused, cancelled or finished meanwhile
+    MailingGuard.objects.update_or_create(
+        mailing_id=mailing_id, defaults={"paused_at": timezone.now(), "reason": reason}
+    )
     logger.warning("Drive %s paused by the deliverability guard", mailing_id)
     people = {u.email for u in (mailing.created_by, mailing.approved_by) if u and u.email}
     if people:

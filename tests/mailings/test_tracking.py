@@ -15,7 +15,7 @@ from contacts.models import ConsentRecord, Suppression
 from contacts.suppression import address_hash
 from mailings.models import DeliveryEvent, Mailing, Recipient
 from mailings.selectors import audience_breakdown
-from mailings.services import mailing_start
+from mailings.services import mailing_resume, mailing_start
 from mailings.services.tracking import mailings_guard_sweep
 from tests.factories import ConsentedContactFactory
 from tests.mailings.conftest import drain
@@ -368,3 +368,26 @@ def test_a_paused_or_finished_drive_is_not_touched_by_the_guard(post, big_drive,
     post(mailgun_event(rows(big_drive)[0], "complained"))
     big_drive.refresh_from_db()
     assert big_drive.status == Mailing.Status.DONE and big_drive.status_reason == ""
+
+
+def test_a_resumed_drive_is_judged_only_on_events_after_the_guard_paused_it(
+    post, big_drive, organiser, settings
+):
+    settings.MAILING_PAUSE_MIN_MESSAGES = 20
+    settings.MAILING_PAUSE_COMPLAINT_RATE = 0.3
+    all_rows = rows(big_drive)
+    deliver(post, big_drive, 20)
+    post(mailgun_event(all_rows[0], "complained"))
+    big_drive.refresh_from_db()
+    assert big_drive.status == Mailing.Status.PAUSED
+
+    mailing_resume(actor=organiser, mailing=big_drive)
+    assert mailings_guard_sweep() == 0  # the old complaint does not undo the resume
+    deliver(post, big_drive, 19, start=20)
+    post(mailgun_event(all_rows[39], "complained"))  # 1 of 19 since: under the minimum
+    big_drive.refresh_from_db()
+    assert big_drive.status == Mailing.Status.SENDING
+    deliver(post, big_drive, 1, start=40)
+    assert mailings_guard_sweep() == 1  # 1 of 20 since the pause: 5% is over 0.3%
+    big_drive.refresh_from_db()
+    assert big_drive.status == Mailing.Status.PAUSED
