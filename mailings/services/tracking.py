@@ -153,9 +153,11 @@ def _insert(values: dict) -> int | None:
 
 def _row_id(metadata: dict) -> int | None:
     try:
-        return int(str(metadata.get(METADATA_RECIPIENT_ID)))
+        pk = int(str(metadata.get(METADATA_RECIPIENT_ID)))
     except (TypeError, ValueError):
         return None
+    # Metadata comes from outside: a number no row id can be must not break the query.
+    return pk if 0 < pk < 2**63 else None
 
 
 def _record_plain_pg(*, values: dict, metadata: dict, email: str) -> Outcome:

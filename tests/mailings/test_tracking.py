@@ -391,3 +391,14 @@ def test_a_resumed_drive_is_judged_only_on_events_after_the_guard_paused_it(
     assert mailings_guard_sweep() == 1  # 1 of 20 since the pause: 5% is over 0.3%
     big_drive.refresh_from_db()
     assert big_drive.status == Mailing.Status.PAUSED
+
+
+@pytest.mark.parametrize("bad_id", ["99999999999999999999999", "-1", "abc", ""])
+def test_nonsense_recipient_ids_in_metadata_fall_back_to_message_id_and_address(
+    post, sent_drive, bad_id
+):
+    target = rows(sent_drive)[1]
+    payload = mailgun_event(target, "delivered")
+    payload["event-data"]["user-variables"]["recipient_id"] = bad_id
+    assert post(mailgun_sign(payload)).status_code == 200
+    assert DeliveryEvent.objects.get().recipient_id == target.pk
