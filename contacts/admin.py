@@ -15,6 +15,7 @@ from contacts.importing.admin_views import (
     ImportBatchViewsMixin,
     SupporterImportMixin,
 )
+from contacts.importing.queued import batch_progress
 from contacts.models import (
     ConsentRecord,
     Contact,
@@ -247,9 +248,10 @@ class ImportBatchAdmin(ImportBatchViewsMixin, ScopedModelAdmin):
 
 
 def _percent(batch: ImportBatch) -> int:
-    if not batch.progress_total:
+    done, total = batch_progress(batch)
+    if not total:
         return 0
-    return min(100, int(100 * batch.progress_done / batch.progress_total))
+    return min(100, int(100 * done / total))
 
 
 @admin.register(Suppression)

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections, transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
+from huey.contrib.djhuey import HUEY
 
 from campaign.roles import can
 from contacts.importing.errors import FileError
@@ -119,31 +120,41 @@ def batch_confirm(*, batch: ImportBatch, actor) -> ImportBatch:
     return batch
 
 
+def _progress_key(batch_id: int) -> str:
+    return f"import-progress:{batch_id}"
+
+
 class _BatchProgress:
-    """Writes a running batch's progress from outside the import's transaction."""
+    """Publishes a running batch's progress outside the import's transaction.
+
+    The import holds its database transaction (on SQLite, the only write lock) until
+    the end, so progress goes to the queue's own key-value store instead: Redis in
+    production, a separate SQLite file in the embedded default. The batch row gets
+    the final figures when the import commits.
+    """
 
     def __init__(self, batch_id: int) -> None:
-        self.batch_id = batch_id
+        self.key = _progress_key(batch_id)
         self.last = 0.0
-        self.connection = None
-        if connections[DEFAULT_DB_ALIAS].vendor == "postgresql":
-            self.connection = connections.create_connection(DEFAULT_DB_ALIAS)
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
-        if self.connection is None or now - self.last < PROGRESS_EVERY_SECONDS:
+        if now - self.last < PROGRESS_EVERY_SECONDS:
             return
         self.last = now
-        with self.connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {ImportBatch._meta.db_table} "  # noqa: S608 - table name is ours
-                "SET progress_done = %s, progress_total = %s WHERE id = %s",
-                [done, total, self.batch_id],
-            )
+        HUEY.put(self.key, (done, total))
 
     def close(self) -> None:
-        if self.connection is not None:
-            self.connection.close()
+        HUEY.delete(self.key)
+
+
+def batch_progress(batch: ImportBatch) -> tuple[int, int]:
+    """(done, total) of a batch: live while it runs, else as recorded on the batch."""
+    if batch.status == ImportBatch.Status.RUNNING:
+        live = HUEY.get(_progress_key(batch.pk), peek=True)
+        if live is not None:
+            return live
+    return batch.progress_done, batch.progress_total
 
 
 def batch_run(*, batch_id: int, may_retry: bool = False) -> ImportReport | None:

@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from campaign.models import AuditEvent
@@ -200,3 +201,38 @@ def test_abandoned_uploads_are_pruned_but_queued_ones_kept(organiser, settings, 
     assert uploads_prune(older_than_seconds=3600) == 1
 
     assert not abandoned.exists() and queued.exists() and fresh.exists()
+
+
+def test_a_running_import_publishes_progress_outside_its_transaction(
+    world, settings, tmp_path, monkeypatch, client_for
+):
+    from huey.contrib.djhuey import HUEY
+
+    from contacts.importing import queued
+
+    settings.IMPORT_UPLOAD_DIR = tmp_path / "uploads"
+    path = upload_store(source=FIXTURES / "supporters.csv", file_name="supporters.csv")
+    batch = batch_queue(path=path, file_name="supporters.csv", actor=world, options=ImportOptions())
+    published = []
+    monkeypatch.setattr(queued, "PROGRESS_EVERY_SECONDS", 0)
+    real_put = HUEY.put
+    monkeypatch.setattr(
+        HUEY, "put", lambda key, value: (published.append((key, value)), real_put(key, value))
+    )
+
+    batch_run(batch_id=batch.pk)
+
+    # Published while the import's transaction was still open, then cleared.
+    assert published and all(key == f"import-progress:{batch.pk}" for key, _ in published)
+    done, total = published[-1][1]
+    assert 0 < done <= total
+    assert HUEY.get(f"import-progress:{batch.pk}", peek=True) is None
+
+    # A running batch's page shows the live figure rather than the row's.
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=ImportBatch.Status.RUNNING, progress_done=0, progress_total=0
+    )
+    queued._BatchProgress(batch.pk)(3, 4)
+    page = client_for(world).get(reverse("admin:contacts_importbatch_change", args=[batch.pk]))
+    assert "75% read" in page.content.decode()
+    HUEY.delete(f"import-progress:{batch.pk}")
