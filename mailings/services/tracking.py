@@ -34,6 +34,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from campaign.selectors import organiser_emails
 from contacts.models import ConsentRecord, Contact
 from contacts.services import consent_withdraw, suppression_add
 from contacts.services.consent import SUPPRESS_AS
@@ -422,7 +423,9 @@ def mailing_guard_check(*, mailing_id: int) -> bool:
         mailing_id=mailing_id, defaults={"paused_at": timezone.now(), "reason": reason}
     )
     logger.warning("Drive %s paused by the deliverability guard", mailing_id)
+    # The sender, its approver and every organiser: the campaign's reputation is at stake.
     people = {u.email for u in (mailing.created_by, mailing.approved_by) if u and u.email}
+    people.update(organiser_emails())
     if people:
         subject = f"Drive paused: {mailing.name}"[:150]
         transaction.on_commit(lambda: _tell(subject, reason, sorted(people)))

@@ -11,13 +11,15 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from campaign.models import TeamMember
+from campaign.roles import Role
 from contacts.models import ConsentRecord, Suppression
 from contacts.suppression import address_hash
 from mailings.models import DeliveryEvent, Mailing, Recipient
 from mailings.selectors import audience_breakdown
 from mailings.services import mailing_resume, mailing_start
 from mailings.services.tracking import mailings_guard_sweep
-from tests.factories import ConsentedContactFactory
+from tests.factories import ConsentedContactFactory, UserFactory
 from tests.mailings.conftest import drain
 
 pytestmark = pytest.mark.usefixtures("fast_sending")
@@ -323,8 +325,10 @@ def deliver(post, drive, count: int, start: int = 0) -> None:
 
 
 def test_the_drive_pauses_when_complaints_pass_the_rate_after_the_minimum_volume(
-    post, big_drive, settings, django_capture_on_commit_callbacks
+    post, big_drive, settings, django_capture_on_commit_callbacks, volunteer
 ):
+    other_organiser = UserFactory(username="organiser2", email="organiser2@example.org")
+    TeamMember.objects.create(user=other_organiser, role=Role.ORGANISER)
     settings.MAILING_PAUSE_MIN_MESSAGES = 200
     settings.MAILING_PAUSE_COMPLAINT_RATE = 0.3
     deliver(post, big_drive, 199)
@@ -343,6 +347,8 @@ def test_the_drive_pauses_when_complaints_pass_the_rate_after_the_minimum_volume
     assert "0.3% limit" in big_drive.status_reason
     told = [m for m in mail.outbox if m.subject.startswith("Drive paused")]
     assert told and "Spam-complaint" in told[0].body
+    # The sender, the approving organiser and every other organiser hear of it.
+    assert set(told[0].to) == {volunteer.email, "organiser@example.org", "organiser2@example.org"}
 
 
 def test_hard_bounces_pause_only_when_the_rate_passes_the_limit_not_at_it(
