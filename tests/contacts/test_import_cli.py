@@ -1,6 +1,8 @@
 """python manage.py import_supporters: the JSON contract, exit status and acting user."""
 
+import io
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -128,3 +130,23 @@ def test_the_batch_records_who_ran_the_command(organiser, capsys):
 def test_a_missing_file_is_an_error(organiser, capsys, missing):
     assert manage(missing, "--as", "organiser") != 0
     assert "not a file" in capsys.readouterr().err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_progress_bar_is_drawn_on_a_terminal_and_never_with_json(organiser, monkeypatch, capsys):
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert manage(FIXTURES / "latin.csv") == 0
+    drawn = terminal.getvalue()
+    assert "Importing latin.csv" in drawn
+    assert "\x1b[" in drawn  # drawn with terminal control codes, then cleared
+
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert manage(FIXTURES / "latin.csv", "--json", "--dry-run") == 0
+    assert terminal.getvalue() == ""
+    json.loads(capsys.readouterr().out.splitlines()[-1])
