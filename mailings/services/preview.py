@@ -14,7 +14,7 @@ from contacts.models import Contact
 from mailings.merge import Template, render
 from mailings.models import Mailing
 from mailings.services.compose import mailing_validate
-from mailings.services.sending import ONE_CLICK_HEADER
+from mailings.services.messages import ONE_CLICK_HEADER
 
 
 def _values(contact: Contact) -> dict[str, str]:

@@ -42,7 +42,8 @@ from contacts.suppression import address_hash
 from mailings.models import DeliveryEvent, Mailing, MailingGuard, Recipient
 from mailings.selectors import recipient_for_event
 from mailings.services.drive import mailing_pause
-from mailings.services.sending import METADATA_RECIPIENT_ID, recipient_settle_unknown
+from mailings.services.messages import METADATA_RECIPIENT_ID
+from mailings.services.sending import recipient_settle_unknown
 
 logger = logging.getLogger(__name__)
 
