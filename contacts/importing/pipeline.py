@@ -14,13 +14,12 @@ import hmac
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time
-from functools import lru_cache
+from datetime import datetime
 from itertools import islice
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -31,14 +30,10 @@ from campaign.services import audit_record
 from contacts.importing.cells import (
     Cell,
     cell_text,
-    parse_date,
-    parse_email,
-    parse_mobile,
-    parse_role,
-    parse_yes_no,
 )
 from contacts.importing.columns import ColumnMap, columns_map
 from contacts.importing.errors import FileError
+from contacts.importing.parse import FIELDS, RowParsingMixin
 from contacts.importing.places import PlacesMixin
 from contacts.importing.reading import Sheet, file_fingerprint, sheet_open
 from contacts.importing.report import DUPLICATE, ImportReport
@@ -197,7 +192,7 @@ def _finish(
         )
 
 
-class _Importer(PlacesMixin, UpsertMixin):
+class _Importer(RowParsingMixin, PlacesMixin, UpsertMixin):
     def __init__(
         self,
         *,
@@ -216,13 +211,13 @@ class _Importer(PlacesMixin, UpsertMixin):
         self.source = f"Import #{batch.pk}: {batch.file_name}"[:200]
         self.wording = options.consent_wording or settings.CONSENT_DEFAULT_WORDING
         self.version = options.consent_version or settings.CONSENT_DEFAULT_VERSION
-        self.col = {name: columns.index.get(name) for name in _FIELDS}
+        self.col = {name: columns.index.get(name) for name in FIELDS}
         width = len(columns.headers)
         self.at = {name: width if at is None else at for name, at in self.col.items()}
         self.padding: list[Cell] = [None] * (width + 1)
         self.full_name_only = self.col["first_name"] is None and self.col["last_name"] is None
         self.hasher = hmac.new(settings.SUPPRESSION_HASH_KEY, digestmod=hashlib.sha256)
-        self.header = {name: columns.header(name) for name in _FIELDS}
+        self.header = {name: columns.header(name) for name in FIELDS}
         self.first_row: dict[str, int] = {}  # email -> the row that used it
         # Into an empty table (the first big load) nothing can match an existing
         # contact: rows repeated within the file are caught by first_row, and imports
@@ -321,125 +316,6 @@ class _Importer(PlacesMixin, UpsertMixin):
 
     # --- cleaning one row -------------------------------------------------------------
 
-    def _cell(self, cells: list[Cell], name: str) -> Cell:
-        # ``cells`` is padded (see _parse), and absent fields point past the row's end.
-        return cells[self.at[name]]
-
-    def _parse(self, number: int, raw_cells: list[Cell]) -> Row:
-        row = Row(number, raw_cells)
-        cells = raw_cells + self.padding
-        raw_email = cell_text(self._cell(cells, "email"))
-        if not raw_email:
-            return self._reject(
-                row, "email", "invalid_email", "The email address is empty; add it and re-upload."
-            )
-        try:
-            row.email = parse_email(raw_email)
-        except ValidationError:
-            return self._reject(
-                row,
-                "email",
-                "invalid_email",
-                f'"{raw_email}" is not a valid email address; correct it and re-upload.',
-            )
-        consent_cell = self._cell(cells, "consent")
-        consent = parse_yes_no(consent_cell)
-        if consent is None:
-            return self._reject(
-                row,
-                "consent",
-                "no_consent",
-                f'Consent "{cell_text(consent_cell)}" was not understood; write yes or no. '
-                "Without a clear yes the supporter cannot be emailed, so they were not "
-                "imported.",
-            )
-        if not consent:
-            return self._reject(
-                row,
-                "consent",
-                "no_consent",
-                "No consent to email (the cell is no or blank), so the supporter was not imported.",
-            )
-        hasher = self.hasher.copy()
-        hasher.update(row.email.encode())
-        row.email_hash = hasher.hexdigest()  # == address_hash(row.email), without re-keying
-        self._parse_details(row, cells)
-        return row
-
-    def _parse_details(self, row: Row, cells: list[Cell]) -> None:
-        at = self.at  # hot loop: plain indexing into the padded cells
-        row.first_name = cell_text(cells[at["first_name"]])
-        row.last_name = cell_text(cells[at["last_name"]])
-        if self.full_name_only:
-            full = cell_text(cells[at["full_name"]])
-            row.first_name, _, row.last_name = full.partition(" ")
-            row.last_name = row.last_name.strip()
-        mobile = cells[at["mobile"]]
-        try:
-            row.mobile = parse_mobile(mobile)
-        except ValidationError:
-            row.mobile = ""
-            self._warn(
-                row,
-                "mobile",
-                "invalid_mobile",
-                f'"{cell_text(mobile)}" is not a UK mobile number, so it was left out; the '
-                "rest of the row was imported.",
-            )
-        row.consent_at = self._consent_at(row, cells[at["consent_date"]])
-        role_cell = cells[at["role"]]
-        role = parse_role(role_cell) if role_cell is not None else ""
-        if role is None:
-            self._warn(
-                row,
-                "role",
-                "unknown_role",
-                f'Role "{cell_text(role_cell)}" was not understood (use member, rep or '
-                "activist, or yes/no under Rep?); the role was left as it was.",
-            )
-            role = ""
-        row.role = role
-        row.notes = cell_text(cells[at["notes"]])
-        row.school_name = cell_text(cells[at["school"]])
-        row.urn = cell_text(cells[at["urn"]])
-        district = cell_text(cells[at["district"]])
-        row.district_name = " ".join(district.split())
-
-    def _consent_at(self, row: Row, cell: Cell) -> datetime:
-        try:
-            given = parse_date(cell)
-        except (ValueError, OverflowError):
-            self._warn(
-                row,
-                "consent_date",
-                "invalid_consent_date",
-                f'Consent date "{cell_text(cell)}" is not a date (use 31/01/2025 or '
-                "2025-01-31); the import date was recorded instead.",
-            )
-            return self.now
-        if given is None:
-            return self.now
-        if given > self.today:
-            self._warn(
-                row,
-                "consent_date",
-                "invalid_consent_date",
-                f"Consent date {given:%d/%m/%Y} is in the future; the import date was "
-                "recorded instead.",
-            )
-            return self.now
-        return _midday(given)
-
-    def _reject(self, row: Row, column: str, code: str, message: str) -> Row:
-        row.rejected = code
-        row.problems = [(self.header[column], code, message)]
-        return row
-
-    def _warn(self, row: Row, column: str, code: str, message: str) -> None:
-        row.problems.append((self.header[column], code, message))
-
-    # --- questions for the database, one per chunk --------------------------------
-
     def _reject_suppressed(self, rows: list[Row]) -> None:
         hashes = {row.email_hash for row in rows if row.rejected is None}
         if not hashes:
@@ -507,28 +383,6 @@ class _Importer(PlacesMixin, UpsertMixin):
                 report.problem(row=row.number, column=column, code=code, message=message)
                 if row.rejected is None:
                     report.warnings[code] += 1
-
-
-_FIELDS = (
-    "email",
-    "first_name",
-    "last_name",
-    "full_name",
-    "mobile",
-    "school",
-    "urn",
-    "district",
-    "consent",
-    "consent_date",
-    "role",
-    "notes",
-)
-
-
-@lru_cache(maxsize=8192)
-def _midday(day: date) -> datetime:
-    # Midday, so the date reads the same in any UK time zone offset.
-    return timezone.make_aware(datetime.combine(day, time(12, 0)))
 
 
 __all__ = ["FileError", "ImportOptions", "supporters_import"]
