@@ -34,7 +34,7 @@ from contacts.importing.cells import (
 from contacts.importing.columns import ColumnMap, columns_map
 from contacts.importing.errors import FileError
 from contacts.importing.parse import FIELDS, RowParsingMixin
-from contacts.importing.places import PlacesMixin
+from contacts.importing.places import PlacesMixin, SchoolBook
 from contacts.importing.reading import Sheet, file_fingerprint, sheet_open
 from contacts.importing.report import DUPLICATE, ImportReport
 from contacts.importing.row import Row
@@ -237,6 +237,7 @@ class _Importer(RowParsingMixin, PlacesMixin, UpsertMixin):
         # New (unsaved) school -> its district, an id or a new District.
         self.pending_district: dict[int, int | District] = {}
         self.pending_key: dict[int, str] = {}
+        self.school_book = SchoolBook()
         report.headers = list(columns.headers)
         for _position, header in columns.unknown:
             report.problem(

@@ -1,5 +1,10 @@
-"""Schools and districts for imported rows: URN first, then the name within the
-district, created (in bulk) when new; districts by trimmed, case-insensitive name."""
+"""Schools and districts for imported rows, created (in bulk) when new.
+
+A URN identifies a school: a known one goes to its school whatever the spelling, a new
+one is a new school (unless a same-named school in the district has no URN yet, which
+then gets it). Without a URN a row matches the one school of that name in its
+district, and none when several share it. Districts go by trimmed, case-insensitive
+name."""
 
 from __future__ import annotations
 
@@ -53,8 +58,8 @@ def _same(a: int | District, b: int | District) -> bool:
 
 class PlacesMixin:
     """Part of the importer: needs ``districts``, ``by_urn``, ``by_key``,
-    ``school_district``, ``pending_district``, ``created_*``, ``report``, ``col``
-    and ``_warn`` from it."""
+    ``school_district``, ``pending_district``, ``school_book`` (a SchoolBook),
+    ``created_*``, ``report``, ``col`` and ``_warn`` from it."""
 
     def _resolve_places(self, rows: list[Row]) -> None:
         """Give each row a school and district: ids of existing ones, or new objects
@@ -69,7 +74,7 @@ class PlacesMixin:
                 key = row.district_name.lower()
                 district = self.districts.get(key) or new_districts.get(key)
                 if district is None:
-                    district = new_districts[key] = District(name=row.district_name[:120])
+                    district = new_districts[key] = District(name=row.district_name)
             row.school = self._match_school(row, district, new_schools)
             school_district = self._school_district(row.school)
             if school_district is not None:
@@ -115,10 +120,14 @@ class PlacesMixin:
             )
             for school, pk in zip(new_schools, ids, strict=True):
                 school.pk = pk
+            book = self.school_book
             for school in new_schools:
                 self.school_district[school.pk] = school.district_id
                 self.created_schools.append(school.pk)
+                book.created.add(school.pk)
+                book.urn_of[school.pk] = school.urn
             self.report.schools_created += len(new_schools)
+        self._write_urns()
         # From here on every reference is an id (new objects now have theirs).
         for row in rows:
             row.district = _id(row.district)
@@ -129,6 +138,13 @@ class PlacesMixin:
             if school.urn:
                 self.by_urn[school.urn] = school.pk
 
+    def _write_urns(self) -> None:
+        pending, self.school_book.pending_urns = self.school_book.pending_urns, []
+        if pending:
+            School.objects.bulk_update(
+                [School(pk=pk, urn=urn) for pk, urn in pending], ["urn"], batch_size=1000
+            )
+
     def _school_district(self, school: NewSchool | int | None) -> int | District | None:
         if school is None:
             return None
@@ -136,29 +152,37 @@ class PlacesMixin:
             return self.pending_district[id(school)]
         return self.school_district.get(school)
 
+    def _urn_of(self, school: NewSchool | int) -> str | None:
+        if isinstance(school, NewSchool):
+            return school.urn
+        return self.school_book.urn_of.get(school)
+
     def _load_schools(self, rows: list[Row]) -> None:
         if not self.had_schools:
             # Nothing to find in a table that was empty when the import began; the
             # schools it creates are remembered in by_urn and by_key.
             return
+        urn_of = self.school_book.urn_of
         urns = {row.urn for row in rows if row.urn and row.urn not in self.by_urn}
         if urns:
             for pk, urn, district_id in School.objects.filter(one_of("urn", urns)).values_list(
                 "pk", "urn", "district_id"
             ):
                 self.by_urn[urn] = pk
+                urn_of[pk] = urn
                 self.school_district[pk] = district_id
             for urn in urns:
                 self.by_urn.setdefault(urn, None)
         keys = {name_key(row.school_name) for row in rows if row.school_name}
         keys = {key for key in keys if key and key not in self.by_key}
         if keys:
-            for pk, key, district_id in (
+            for pk, key, urn, district_id in (
                 School.objects.filter(one_of("name_key", keys))
                 .order_by("pk")
-                .values_list("pk", "name_key", "district_id")
+                .values_list("pk", "name_key", "urn", "district_id")
             ):
                 self.by_key.setdefault(key, []).append((district_id, pk))
+                urn_of[pk] = urn
                 self.school_district[pk] = district_id
             for key in keys:
                 self.by_key.setdefault(key, [])
@@ -166,8 +190,9 @@ class PlacesMixin:
     def _match_school(
         self, row: Row, district: int | District | None, new_schools: list[NewSchool]
     ) -> NewSchool | int | None:
-        """URN first, then the name within the district; a new school when neither
-        matches and the district is known."""
+        """A known URN, whatever the spelling; a new URN is a new school unless a
+        same-named school in the district has no URN yet (it gets this one). Without
+        a URN, the one school of that name in the district, if there is exactly one."""
         if row.urn:
             found = self.by_urn.get(row.urn)
             if found is not None:
@@ -184,30 +209,101 @@ class PlacesMixin:
             return None
         key = name_key(row.school_name)
         candidates = self.by_key.setdefault(key, [])
-        if district is not None:
-            for candidate_district, school in candidates:
-                if _same(candidate_district, district):
-                    return school
-            school = NewSchool(
-                name=row.school_name[:200],
-                urn=row.urn,
-                key=key if len(row.school_name) <= 200 else None,
-            )
-            self.pending_district[id(school)] = district
-            self.pending_key[id(school)] = key
-            new_schools.append(school)
-            candidates.append((district, school))
-            if row.urn:
-                self.by_urn[row.urn] = school
+        may_create = district is not None
+        if district is None:
+            districts = {_key(d) for d, _ in candidates}
+            if len(districts) != 1:
+                self._warn(
+                    row,
+                    "school",
+                    "unknown_school",
+                    f'School "{row.school_name}" '
+                    + (
+                        "is in more than one district"
+                        if candidates
+                        else "is not a school Turnout knows"
+                    )
+                    + " and the row gives no district or known URN, so the school was left "
+                    "blank.",
+                )
+                return None
+            district = candidates[0][0]
+        here = [school for d, school in candidates if _same(d, district)]
+        if row.urn:
+            # A URN nobody has yet.
+            bare = [school for school in here if self._urn_of(school) is None]
+            if len(bare) == 1:
+                return self._record_urn(row, bare[0])
+            if not may_create:
+                self._warn(
+                    row,
+                    "urn",
+                    "unknown_school",
+                    f"URN {row.urn} is not a school Turnout knows and the row gives no "
+                    "district, so the school could not be added and was left blank; add "
+                    "the district.",
+                )
+                return None
+        elif len(here) == 1:
+            return here[0]
+        elif here:
+            self._ambiguous(row, district, key, here)
+            return None
+        school = NewSchool(name=row.school_name, urn=row.urn, key=key)
+        self.pending_district[id(school)] = district
+        self.pending_key[id(school)] = key
+        new_schools.append(school)
+        candidates.append((district, school))
+        if row.urn:
+            self.by_urn[row.urn] = school
+        return school
+
+    def _record_urn(self, row: Row, school: NewSchool | int) -> NewSchool | int:
+        """Give a school that had no URN the row's: it is the same school, now known."""
+        self.by_urn[row.urn] = school
+        if isinstance(school, NewSchool):
+            school.urn = row.urn
             return school
-        if len({_key(d) for d, _ in candidates}) == 1:
-            return candidates[0][1]
+        book = self.school_book
+        book.urn_of[school] = row.urn
+        book.pending_urns.append((school, row.urn))
+        if school not in book.created:
+            self.report.urns_recorded.append((school, row.urn))
+            self.report.urns_added += 1
+            self._warn(
+                row,
+                "urn",
+                "urn_added",
+                f'URN {row.urn} was recorded on the school "{row.school_name}", which had '
+                "no URN yet.",
+            )
+        return school
+
+    def _ambiguous(
+        self, row: Row, district: int | District, key: str, schools: list[NewSchool | int]
+    ) -> None:
+        book = self.school_book
+        book.ambiguous.add((_key(district), key))
+        self.report.ambiguous_names = len(book.ambiguous)
+        urns = sorted(urn for urn in map(self._urn_of, schools) if urn)
+        bare = len(schools) - len(urns)
+        named = ", ".join(urns) + (f"{' and ' if urns else ''}{bare} without a URN" if bare else "")
+        where = f'district "{row.district_name}"' if row.district_name else "its district"
         self._warn(
             row,
             "school",
-            "unknown_school",
-            f'School "{row.school_name}" '
-            + ("is in more than one district" if candidates else "is not a school Turnout knows")
-            + " and the row gives no district or known URN, so the school was left blank.",
+            "ambiguous_school",
+            f'School "{row.school_name}" matches {len(schools)} schools in {where} '
+            f"(URNs {named}), so the school was left blank; add the school's URN to the row "
+            "and upload it again.",
         )
-        return None
+
+
+class SchoolBook:
+    """What the importer learns about schools as it goes (see PlacesMixin)."""
+
+    def __init__(self) -> None:
+        self.urn_of: dict[int, str | None] = {}  # school id -> its URN
+        self.created: set[int] = set()  # schools this import created
+        self.pending_urns: list[tuple[int, str]] = []  # URNs to write this chunk
+        self.ambiguous: set[tuple] = set()  # (district, name key) matching several

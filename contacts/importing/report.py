@@ -40,10 +40,18 @@ class ImportReport:
     warnings: Counter = field(default_factory=Counter)
     schools_created: int = 0
     districts_created: int = 0
+    # Schools that had no URN and were given one by a row; school names that matched
+    # several schools in a district (those rows were left without a school).
+    urns_added: int = 0
+    ambiguous_names: int = 0
+    # Rows with a value in a column that has no heading (the value was ignored).
+    unheaded_rows: int = 0
     problems: list[Problem] = field(default_factory=list)
     # The header row and each rejected row's cells with its problem, for the download.
     headers: list[str] = field(default_factory=list)
     rejected_rows: list[tuple[int, list[str], str]] = field(default_factory=list)
+    # (school id, URN) of each URN recorded on a school that existed before the import.
+    urns_recorded: list[tuple[int, str]] = field(default_factory=list)
 
     def problem(self, *, row: int, column: str, code: str, message: str) -> None:
         self.problems.append(Problem(row=row, column=column, code=code, message=message))
@@ -78,6 +86,9 @@ class ImportReport:
                 "duplicate_in_file",
                 "schools_created",
                 "districts_created",
+                "urns_added",
+                "ambiguous_names",
+                "unheaded_rows",
             )
         }
         flat.update({f"rejected_{code}": self.rejected.get(code, 0) for code in REJECTIONS})
@@ -88,6 +99,10 @@ class ImportReport:
         """What ImportBatch.report keeps: the JSON report plus the rejected rows."""
         data = self.as_json()
         data["headers"] = self.headers
+        data["urns_added"] = self.urns_added
+        data["ambiguous_names"] = self.ambiguous_names
+        data["unheaded_rows"] = self.unheaded_rows
+        data["urns_recorded"] = [[pk, urn] for pk, urn in self.urns_recorded]
         data["rejected_rows"] = [[row, cells, why] for row, cells, why in self.rejected_rows]
         return data
 
@@ -103,6 +118,9 @@ class ImportReport:
             "duplicate_in_file",
             "schools_created",
             "districts_created",
+            "urns_added",
+            "ambiguous_names",
+            "unheaded_rows",
         ):
             setattr(report, key, int(data.get(key, 0)))
         report.rejected = Counter(data.get("rejected", {}))
@@ -110,6 +128,7 @@ class ImportReport:
         report.problems = [Problem(**p) for p in data.get("problems", [])]
         report.headers = list(data.get("headers", []))
         report.rejected_rows = [(r, list(c), w) for r, c, w in data.get("rejected_rows", [])]
+        report.urns_recorded = [(pk, urn) for pk, urn in data.get("urns_recorded", [])]
         return report
 
     @property

@@ -101,7 +101,8 @@ class Command(BaseCommand):
             "  rejected: "
             + ", ".join(f"{code} {report.rejected.get(code, 0)}" for code in _REJECTIONS),
             f"  schools created {report.schools_created}, "
-            f"districts created {report.districts_created}",
+            f"districts created {report.districts_created}, URNs added {report.urns_added}, "
+            f"names matching several schools {report.ambiguous_names}",
         ]
         if report.warnings:
             lines.append(
