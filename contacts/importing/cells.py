@@ -190,6 +190,25 @@ def parse_role(value: Cell) -> str | None:
     return None
 
 
+# Control characters no cell may hold: C0 except TAB, LF and CR (which single-line
+# fields refuse and notes keep), DEL and C1. PostgreSQL cannot store NUL at all.
+_HIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Bidirectional embeddings, overrides and isolates: in a name they make text display
+# in an order other than the one stored (a spoofing trick); RTL names need none of them.
+_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+
+
+def hidden_remove(text: str, *, bidi: bool = False) -> str:
+    """The text without control characters (and, for names, bidi controls)."""
+    text = _HIDDEN.sub("", text)
+    return _BIDI.sub("", text) if bidi else text
+
+
+def shown(text: str, limit: int = 60) -> str:
+    """A cell quoted in a message: long ones shortened, so a report stays readable."""
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
 def is_blank_row(cells: list[Cell]) -> bool:
     return all(cell_text(cell) == "" for cell in cells)
 
@@ -198,9 +217,11 @@ __all__ = [
     "Cell",
     "ValidationError",
     "cell_text",
+    "hidden_remove",
     "is_blank_row",
     "parse_date",
     "parse_mobile",
     "parse_role",
     "parse_yes_no",
+    "shown",
 ]

@@ -12,13 +12,18 @@ from django.utils import timezone
 from contacts.importing.cells import (
     Cell,
     cell_text,
+    hidden_remove,
+    is_blank_row,
     parse_date,
     parse_email,
     parse_mobile,
     parse_role,
     parse_yes_no,
+    shown,
 )
+from contacts.importing.report import Problem
 from contacts.importing.row import Row
+from contacts.models import Contact, District, School
 
 # Called as progress(done, total) after each chunk, in the reader's units.
 ProgressFn = Callable[[int, int], None]
@@ -26,20 +31,81 @@ ProgressFn = Callable[[int, int], None]
 # The contact fields an import may fill in or change.
 
 
+# Fields that hold one line of text, and those that are names (bidi controls removed).
+_SINGLE_LINE = ("first_name", "last_name", "full_name", "school", "urn", "district")
+_NAMES = ("first_name", "last_name", "full_name", "school", "district")
+_UNHEADED = "unheaded_cells"
+
+
+def _limits() -> dict[str, int]:
+    """Each field's longest stored value, from the models (never cut to fit)."""
+    contact, school = Contact._meta, School._meta
+    return {
+        "email": contact.get_field("email").max_length,
+        "first_name": contact.get_field("first_name").max_length,
+        "last_name": contact.get_field("last_name").max_length,
+        "school": school.get_field("name").max_length,
+        "urn": school.get_field("urn").max_length,
+        "district": District._meta.get_field("name").max_length,
+    }
+
+
 class RowParsingMixin:
     """Cleans each cell of a row (the importer's per-row work; no queries)."""
+
+    # Set up from the header on the first row (see _layout).
+    width: int | None = None
+
+    def _layout(self) -> None:
+        headers = self.columns.headers
+        self.width = len(headers)
+        # Columns inside the header row whose heading is blank.
+        self.unheaded_within = tuple(at for at, header in enumerate(headers) if not header)
+        self.field_at = {at: name for name, at in self.col.items() if at is not None}
+        self.bidi_at = frozenset(self.col[name] for name in _NAMES if self.col[name] is not None)
+        self.limits = _limits()
+        self.unheaded_problem: int | None = None
 
     def _cell(self, cells: list[Cell], name: str) -> Cell:
         # ``cells`` is padded (see _parse), and absent fields point past the row's end.
         return cells[self.at[name]]
 
     def _parse(self, number: int, raw_cells: list[Cell]) -> Row:
+        if self.width is None:
+            self._layout()
+        width = self.width
+        unheaded = False
+        if len(raw_cells) > width:
+            # A cell beyond the header row has no field: it never fills an absent one.
+            unheaded = not is_blank_row(raw_cells[width:])
+            raw_cells = raw_cells[:width]
+        if self.unheaded_within and not unheaded:
+            unheaded = any(
+                cell_text(raw_cells[at]) for at in self.unheaded_within if at < len(raw_cells)
+            )
+        if unheaded:
+            self._count_unheaded(number)
+        try:
+            printable = "".join(raw_cells).isprintable()
+        except TypeError:  # typed cells from a spreadsheet
+            printable = all(cell.isprintable() for cell in raw_cells if isinstance(cell, str))
+        hidden: list[str] = []
+        if not printable:
+            raw_cells, hidden = self._hidden_remove(raw_cells)
         row = Row(number, raw_cells)
         cells = raw_cells + self.padding
         raw_email = cell_text(self._cell(cells, "email"))
         if not raw_email:
             return self._reject(
                 row, "email", "invalid_email", "The email address is empty; add it and re-upload."
+            )
+        if "email" in hidden:
+            return self._reject(
+                row,
+                "email",
+                "invalid_email",
+                "The email address contains hidden control characters; type it again and "
+                "re-upload.",
             )
         try:
             row.email = parse_email(raw_email)
@@ -48,7 +114,15 @@ class RowParsingMixin:
                 row,
                 "email",
                 "invalid_email",
-                f'"{raw_email}" is not a valid email address; correct it and re-upload.',
+                f'"{shown(raw_email)}" is not a valid email address; correct it and re-upload.',
+            )
+        if len(row.email) > self.limits["email"]:
+            return self._reject(
+                row,
+                "email",
+                "invalid_email",
+                f"The email address is {len(row.email):,} characters long; no address can be "
+                f"longer than {self.limits['email']}. Correct it and re-upload.",
             )
         consent_cell = self._cell(cells, "consent")
         consent = parse_yes_no(consent_cell)
@@ -57,8 +131,8 @@ class RowParsingMixin:
                 row,
                 "consent",
                 "no_consent",
-                f'Consent "{cell_text(consent_cell)}" was not understood; write yes or no. '
-                "Without a clear yes the supporter cannot be emailed, so they were not "
+                f'Consent "{shown(cell_text(consent_cell))}" was not understood; write yes or '
+                "no. Without a clear yes the supporter cannot be emailed, so they were not "
                 "imported.",
             )
         if not consent:
@@ -71,17 +145,105 @@ class RowParsingMixin:
         hasher = self.hasher.copy()
         hasher.update(row.email.encode())
         row.email_hash = hasher.hexdigest()  # == address_hash(row.email), without re-keying
-        self._parse_details(row, cells)
+        self._parse_details(row, cells, checked=printable)
+        for name in hidden:
+            self._warn(
+                row,
+                name,
+                "hidden_characters",
+                "The cell held hidden control characters (such as NUL, or text-direction "
+                "overrides in a name); they were removed and the rest was imported.",
+            )
         return row
 
-    def _parse_details(self, row: Row, cells: list[Cell]) -> None:
+    def _hidden_remove(self, cells: list[Cell]) -> tuple[list[Cell], list[str]]:
+        """The cells without control characters, and the fields that had any."""
+        cells = list(cells)
+        hidden: list[str] = []
+        for at, cell in enumerate(cells):
+            if isinstance(cell, str) and not cell.isprintable():
+                cleaned = hidden_remove(cell, bidi=at in self.bidi_at)
+                if cleaned != cell:
+                    cells[at] = cleaned
+                    if at in self.field_at:
+                        hidden.append(self.field_at[at])
+        return cells, hidden
+
+    def _count_unheaded(self, number: int) -> None:
+        """One problem for the whole file, counting the rows (not one per row)."""
+        report = self.report
+        report.unheaded_rows += 1
+        count = report.unheaded_rows
+        report.warnings[_UNHEADED] = count
+        problem = Problem(
+            row=1,
+            column="(no heading)",
+            code=_UNHEADED,
+            message=f"{count:,} row{'s' if count != 1 else ''} had values in columns without "
+            "a heading: ignored. Give the column a heading (for example Notes) if it should "
+            "be imported.",
+        )
+        if self.unheaded_problem is None:
+            # Beside the other problems with the header row, which come first.
+            at = next(
+                (i for i, known in enumerate(report.problems) if known.row != 1),
+                len(report.problems),
+            )
+            report.problems.insert(at, problem)
+            self.unheaded_problem = at
+        else:
+            report.problems[self.unheaded_problem] = problem
+
+    def _line(self, row: Row, name: str, text: str, checked: bool) -> str:
+        """A single-line field, checked: a line break is refused (left out, reported),
+        and a value longer than the database holds is never cut."""
+        if not checked:
+            text = self._one_line(row, name, text)
+        return self._fits(row, name, text, self.limits[name])
+
+    def _one_line(self, row: Row, name: str, text: str) -> str:
+        if "\n" in text or "\r" in text:
+            self._warn(
+                row,
+                name,
+                "line_break",
+                "The cell has a line break, which a name, school or district cannot hold, "
+                "so it was left out and the rest was imported. Put it on one line and "
+                "upload the row again.",
+            )
+            return ""
+        return text.replace("\t", " ")
+
+    def _fits(self, row: Row, name: str, text: str, limit: int) -> str:
+        if len(text) <= limit:
+            return text
+        self._warn(
+            row,
+            name,
+            "too_long",
+            f"The cell is {len(text):,} characters long and Turnout keeps at most {limit}, "
+            "so it was left out (not cut) and the rest was imported. Shorten it and upload "
+            "the row again.",
+        )
+        return ""
+
+    def _parse_details(self, row: Row, cells: list[Cell], checked: bool = True) -> None:
         at = self.at  # hot loop: plain indexing into the padded cells
-        row.first_name = cell_text(cells[at["first_name"]])
-        row.last_name = cell_text(cells[at["last_name"]])
+        line = self._line
         if self.full_name_only:
             full = cell_text(cells[at["full_name"]])
-            row.first_name, _, row.last_name = full.partition(" ")
-            row.last_name = row.last_name.strip()
+            if not checked:
+                full = self._one_line(row, "full_name", full)
+            first, _, last = full.partition(" ")
+            last = last.strip()
+            limit = self.limits["first_name"]
+            if len(first) > limit or len(last) > limit:
+                self._fits(row, "full_name", full, limit)
+                first = last = ""
+            row.first_name, row.last_name = first, last
+        else:
+            row.first_name = line(row, "first_name", cell_text(cells[at["first_name"]]), checked)
+            row.last_name = line(row, "last_name", cell_text(cells[at["last_name"]]), checked)
         mobile = cells[at["mobile"]]
         try:
             row.mobile = parse_mobile(mobile)
@@ -91,8 +253,8 @@ class RowParsingMixin:
                 row,
                 "mobile",
                 "invalid_mobile",
-                f'"{cell_text(mobile)}" is not a UK mobile number, so it was left out; the '
-                "rest of the row was imported.",
+                f'"{shown(cell_text(mobile))}" is not a UK mobile number, so it was left out; '
+                "the rest of the row was imported.",
             )
         row.consent_at = self._consent_at(row, cells[at["consent_date"]])
         role_cell = cells[at["role"]]
@@ -102,15 +264,16 @@ class RowParsingMixin:
                 row,
                 "role",
                 "unknown_role",
-                f'Role "{cell_text(role_cell)}" was not understood (use member, rep or '
+                f'Role "{shown(cell_text(role_cell))}" was not understood (use member, rep or '
                 "activist, or yes/no under Rep?); the role was left as it was.",
             )
             role = ""
         row.role = role
-        row.notes = cell_text(cells[at["notes"]])
-        row.school_name = cell_text(cells[at["school"]])
-        row.urn = cell_text(cells[at["urn"]])
-        district = cell_text(cells[at["district"]])
+        notes = cell_text(cells[at["notes"]])
+        row.notes = notes if checked else notes.replace("\r\n", "\n").replace("\r", "\n")
+        row.school_name = line(row, "school", cell_text(cells[at["school"]]), checked)
+        row.urn = line(row, "urn", cell_text(cells[at["urn"]]), checked)
+        district = line(row, "district", cell_text(cells[at["district"]]), checked)
         row.district_name = " ".join(district.split())
 
     def _consent_at(self, row: Row, cell: Cell) -> datetime:
@@ -121,7 +284,7 @@ class RowParsingMixin:
                 row,
                 "consent_date",
                 "invalid_consent_date",
-                f'Consent date "{cell_text(cell)}" is not a date (use 31/01/2025 or '
+                f'Consent date "{shown(cell_text(cell))}" is not a date (use 31/01/2025 or '
                 "2025-01-31); the import date was recorded instead.",
             )
             return self.now

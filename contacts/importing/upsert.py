@@ -75,8 +75,8 @@ class UpsertMixin:
         unknown = Contact.Gotv.UNKNOWN
         contacts = [
             (
-                row.first_name[:150],
-                row.last_name[:150],
+                row.first_name,
+                row.last_name,
                 row.email,
                 row.email_hash,
                 row.mobile,
@@ -108,8 +108,8 @@ class UpsertMixin:
 
     def _changed_fields(self, row: Row, found: dict) -> dict:
         wanted = {
-            "first_name": row.first_name[:150],
-            "last_name": row.last_name[:150],
+            "first_name": row.first_name,
+            "last_name": row.last_name,
             "mobile": row.mobile,
             "school_id": row.school,
             "district_id": row.district,
