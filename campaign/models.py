@@ -94,6 +94,7 @@ class AuditEvent(models.Model):
         ROLE_CHANGE = "role_change", "Role changed"
         CONSENT_WITHDRAW = "consent_withdraw", "Consent withdrawn"
         SEED = "seed", "Demo data seeded"
+        SCHOOLS_SPLIT = "schools_split", "Merged schools split"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     actor = models.ForeignKey(
