@@ -162,10 +162,12 @@ def schools_split_plan() -> SplitPlan:
         return plan
     districts = {name.lower(): pk for pk, name in District.objects.values_list("pk", "name")}
     by_urn = dict(School.objects.exclude(urn=None).values_list("urn", "pk"))
+    emails = sorted({row[1] for row in evidence})
     contacts = {
         email.lower(): (pk, school_id)
+        for start in range(0, len(emails), CHUNK)
         for pk, email, school_id in Contact.objects.filter(
-            email__in={row[1] for row in evidence}
+            email__in=emails[start : start + CHUNK]
         ).values_list("pk", "email", "school_id")
     }
     schools = School.objects.select_related("district").in_bulk(
