@@ -229,21 +229,41 @@ class RowParsingMixin:
 
     def _parse_details(self, row: Row, cells: list[Cell], checked: bool = True) -> None:
         at = self.at  # hot loop: plain indexing into the padded cells
-        line = self._line
+        limits = self.limits
         if self.full_name_only:
             full = cell_text(cells[at["full_name"]])
             if not checked:
                 full = self._one_line(row, "full_name", full)
             first, _, last = full.partition(" ")
             last = last.strip()
-            limit = self.limits["first_name"]
-            if len(first) > limit or len(last) > limit:
-                self._fits(row, "full_name", full, limit)
+            if len(first) > limits["first_name"] or len(last) > limits["last_name"]:
+                self._fits(row, "full_name", full, limits["first_name"])
                 first = last = ""
-            row.first_name, row.last_name = first, last
         else:
-            row.first_name = line(row, "first_name", cell_text(cells[at["first_name"]]), checked)
-            row.last_name = line(row, "last_name", cell_text(cells[at["last_name"]]), checked)
+            first = cell_text(cells[at["first_name"]])
+            last = cell_text(cells[at["last_name"]])
+        school = cell_text(cells[at["school"]])
+        urn = cell_text(cells[at["urn"]])
+        district = cell_text(cells[at["district"]])
+        if (
+            not checked
+            or len(first) > limits["first_name"]
+            or len(last) > limits["last_name"]
+            or len(school) > limits["school"]
+            or len(urn) > limits["urn"]
+            or len(district) > limits["district"]
+        ):
+            # The rare row that needs a closer look (one test per field above).
+            line = self._line
+            if not self.full_name_only:
+                first = line(row, "first_name", first, checked)
+                last = line(row, "last_name", last, checked)
+            school = line(row, "school", school, checked)
+            urn = line(row, "urn", urn, checked)
+            district = line(row, "district", district, checked)
+        row.first_name, row.last_name = first, last
+        row.school_name, row.urn = school, urn
+        row.district_name = " ".join(district.split())
         mobile = cells[at["mobile"]]
         try:
             row.mobile = parse_mobile(mobile)
@@ -271,10 +291,6 @@ class RowParsingMixin:
         row.role = role
         notes = cell_text(cells[at["notes"]])
         row.notes = notes if checked else notes.replace("\r\n", "\n").replace("\r", "\n")
-        row.school_name = line(row, "school", cell_text(cells[at["school"]]), checked)
-        row.urn = line(row, "urn", cell_text(cells[at["urn"]]), checked)
-        district = line(row, "district", cell_text(cells[at["district"]]), checked)
-        row.district_name = " ".join(district.split())
 
     def _consent_at(self, row: Row, cell: Cell) -> datetime:
         try:
