@@ -221,3 +221,32 @@ def test_a_national_export_stores_one_school_per_urn(organiser, tmp_path, nation
         assert stored[row[0]] == row[4], f"row {number + 2}"
     districts = dict(School.objects.values_list("urn", "district__name"))
     assert districts == {urn: district for urn, (_name, district) in national.schools.items()}
+
+
+def test_the_admin_preview_counts_urns_added_and_ambiguous_names(
+    organiser, district_a, client_for, settings, tmp_path
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    settings.IMPORT_UPLOAD_DIR = tmp_path / "uploads"
+    SchoolFactory(name="Oakfield Primary School", urn=None, district=district_a)
+    for urn in ("100021", "100022"):
+        SchoolFactory(name="St Mary's Primary School", urn=urn, district=district_a)
+    text = (
+        HEADER
+        + "ann@example.org,yes,Oakfield Primary School,140001,District A\n"
+        + "bob@example.org,yes,St Mary's Primary School,,District A\n"
+    )
+
+    response = client_for(organiser).post(
+        reverse("admin:contacts_contact_import"),
+        {"file": SimpleUploadedFile("p.csv", text.encode()), "consent_version": "v1"},
+    )
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert '<td class="count-urns-added">1</td>' in content
+    assert '<td class="count-ambiguous">1</td>' in content
+    assert "100021, 100022" in content
+    assert School.objects.get(name="Oakfield Primary School").urn is None  # only a preview
