@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from contacts.importing.cells import hidden_remove
 from contacts.importing.errors import FileError
 from contacts.normalise import clean_cell
 
@@ -95,6 +96,9 @@ class ColumnMap:
 
 def columns_map(headers: list[str]) -> ColumnMap:
     """Map a header row to fields; a missing email or consent column is a file error."""
+    # A heading is shown back to the organiser and stored with the report: no control
+    # characters (PostgreSQL cannot store NUL) and no text-direction tricks.
+    headers = [hidden_remove(h, bidi=True) if isinstance(h, str) else h for h in headers]
     index: dict[str, int] = {}
     unknown: list[tuple[int, str]] = []
     repeated: list[tuple[int, str, str]] = []

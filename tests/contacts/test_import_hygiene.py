@@ -232,3 +232,17 @@ def test_an_over_long_full_name_is_refused_and_named(organiser, tmp_path):
     assert found(report, "too_long") == [(2, "Name")]
     ann = Contact.objects.get(email="ann@example.org")
     assert (ann.first_name, ann.last_name) == ("", "")
+
+
+def test_control_characters_in_the_header_row_are_removed(organiser, tmp_path):
+    path = csv_file(
+        tmp_path, "Em\x00ail,Consent,Favourite\x00 colour\u202e\nann@example.org,yes,green\n"
+    )
+
+    report = run(organiser, path)
+
+    assert report.created == 1
+    (unknown,) = [p for p in report.problems if p.code == "unknown_column"]
+    assert unknown.column == "Favourite colour"
+    stored = ImportBatch.objects.get(pk=report.batch_id).report
+    assert stored["headers"] == ["Email", "Consent", "Favourite colour"]
