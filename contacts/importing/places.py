@@ -109,6 +109,10 @@ class PlacesMixin:
                 self.districts[created.name.lower()] = created.pk
                 self.created_districts.append(created.pk)
             self.report.districts_created += len(wanted)
+        book = self.school_book
+        book.ambiguous.update((_id(d), key) for d, key in book.ambiguous_new.values())
+        book.ambiguous_new.clear()
+        self.report.ambiguous_names = len(book.ambiguous)
         if new_schools:
             for school in new_schools:
                 school.district_id = _id(self.pending_district.pop(id(school)))
@@ -120,7 +124,6 @@ class PlacesMixin:
             )
             for school, pk in zip(new_schools, ids, strict=True):
                 school.pk = pk
-            book = self.school_book
             for school in new_schools:
                 self.school_district[school.pk] = school.district_id
                 self.created_schools.append(school.pk)
@@ -283,8 +286,10 @@ class PlacesMixin:
         self, row: Row, district: int | District, key: str, schools: list[NewSchool | int]
     ) -> None:
         book = self.school_book
-        book.ambiguous.add((_key(district), key))
-        self.report.ambiguous_names = len(book.ambiguous)
+        if isinstance(district, int):
+            book.ambiguous.add((district, key))
+        else:  # a district this chunk creates: counted once it has an id
+            book.ambiguous_new[(id(district), key)] = (district, key)
         urns = sorted(urn for urn in map(self._urn_of, schools) if urn)
         bare = len(schools) - len(urns)
         named = ", ".join(urns) + (f"{' and ' if urns else ''}{bare} without a URN" if bare else "")
@@ -306,4 +311,6 @@ class SchoolBook:
         self.urn_of: dict[int, str | None] = {}  # school id -> its URN
         self.created: set[int] = set()  # schools this import created
         self.pending_urns: list[tuple[int, str]] = []  # URNs to write this chunk
-        self.ambiguous: set[tuple] = set()  # (district, name key) matching several
+        # (district id, name key) of names that matched several schools in a district.
+        self.ambiguous: set[tuple[int, str]] = set()
+        self.ambiguous_new: dict[tuple[int, str], tuple[District, str]] = {}

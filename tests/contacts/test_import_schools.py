@@ -217,8 +217,29 @@ def test_a_national_export_stores_one_school_per_urn(organiser, tmp_path, nation
     assert School.objects.count() == 2_000 == report.schools_created
     assert District.objects.count() == 20
     stored = dict(Contact.objects.values_list("email", "school__urn"))
-    for number, row in enumerate(national.rows):
-        assert stored[row[0]] == row[4], f"row {number + 2}"
+    by_name = {(name, district): urn for urn, (name, district) in national.schools.items()}
+    shared = national.shared_in_district()
+    ambiguous_rows: set[int] = set()
+    ambiguous_pairs: set[tuple[str, str]] = set()
+    for number, (email, _first, _last, school, urn, district, _consent) in enumerate(
+        national.rows, start=2
+    ):
+        if urn:
+            assert stored[email] == urn, f"row {number}"
+            continue
+        pair = (school.strip().upper(), district)
+        pair = next(p for p in by_name if (p[0].upper(), p[1]) == pair)
+        if pair in shared:
+            # Several schools of that name in the district: left blank, with a warning.
+            assert stored[email] is None, f"row {number}"
+            ambiguous_rows.add(number)
+            ambiguous_pairs.add(pair)
+        else:
+            assert stored[email] == by_name[pair], f"row {number}"
+    assert ambiguous_rows  # the file does exercise the ambiguous case
+    warned = {p.row for p in report.problems if p.code == "ambiguous_school"}
+    assert warned == ambiguous_rows
+    assert report.ambiguous_names == len(ambiguous_pairs)
     districts = dict(School.objects.values_list("urn", "district__name"))
     assert districts == {urn: district for urn, (_name, district) in national.schools.items()}
 
