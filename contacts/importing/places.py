@@ -16,6 +16,7 @@ from contacts.importing.writes import insert_rows, one_of
 from contacts.models import District, School
 from contacts.models import name_key as _name_key
 
+_KEY_LENGTH = School._meta.get_field("name_key").max_length
 _APOSTROPHES = re.compile(r"[’'`.]")
 _NOT_WORD = re.compile(r"[^\w]+")
 
@@ -251,6 +252,17 @@ class PlacesMixin:
             return here[0]
         elif here:
             self._ambiguous(row, district, key, here)
+            return None
+        if len(key) > _KEY_LENGTH:
+            # "&" becomes " and " in the key: a name that fits can still outgrow it.
+            self._warn(
+                row,
+                "school",
+                "too_long",
+                f"The school name is too long for Turnout to compare with others (it keeps at "
+                f'most {_KEY_LENGTH} characters, counting each & as "and"), so it was left '
+                "out and the rest was imported. Shorten it and upload the row again.",
+            )
             return None
         school = NewSchool(name=row.school_name, urn=row.urn, key=key)
         self.pending_district[id(school)] = district

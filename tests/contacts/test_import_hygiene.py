@@ -246,3 +246,14 @@ def test_control_characters_in_the_header_row_are_removed(organiser, tmp_path):
     assert unknown.column == "Favourite colour"
     stored = ImportBatch.objects.get(pk=report.batch_id).report
     assert stored["headers"] == ["Email", "Consent", "Favourite colour"]
+
+
+def test_a_school_name_whose_comparison_key_outgrows_the_column_is_refused(organiser, tmp_path):
+    name = "A & " * 50  # 200 characters; each & becomes " and " in the key
+    path = csv_file(tmp_path, f"Email,Consent,School,District\nann@example.org,yes,{name},Leeds\n")
+
+    report = run(organiser, path)
+
+    assert found(report, "too_long") == [(2, "School")]
+    assert not School.objects.exists()
+    assert Contact.objects.get(email="ann@example.org").district.name == "Leeds"
