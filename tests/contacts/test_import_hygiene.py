@@ -3,7 +3,14 @@
 These run on SQLite and, in CI's second pass, on PostgreSQL (which refuses NUL outright).
 """
 
+import csv
+import io
+import json
+import re
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from contacts.importing import ImportOptions, supporters_import
@@ -257,3 +264,48 @@ def test_a_school_name_whose_comparison_key_outgrows_the_column_is_refused(organ
     assert found(report, "too_long") == [(2, "School")]
     assert not School.objects.exists()
     assert Contact.objects.get(email="ann@example.org").district.name == "Leeds"
+
+
+# --- anything at all in the cells ----------------------------------------------------------
+
+_ANY_TEXT = st.text(
+    alphabet=st.one_of(
+        st.characters(codec="utf-8"),
+        st.sampled_from("\x00\x01\x1b\x7f\x85\t\r\n\u202e\u2066\u2069\u200b\xa0&'"),
+    ),
+    max_size=30,
+)
+_CONTROL_OR_BIDI = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(cells=st.lists(st.lists(_ANY_TEXT, min_size=6, max_size=8), min_size=1, max_size=4))
+def test_any_text_in_any_cell_is_imported_or_reported_never_a_crash(organiser, tmp_path, cells):
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["Email", "Consent", "First name", "Surname", "School", "URN", "District"])
+    for number, row in enumerate(cells):
+        writer.writerow([f"p{number}@example.org", "yes", *row])
+    path = csv_file(tmp_path, out.getvalue(), name="any.csv")
+
+    report = run(organiser, path)
+
+    assert report.rows == len(cells)
+    assert report.created + report.rejected_total == len(cells)
+    single_line = [
+        *Contact.objects.values_list("first_name", "last_name"),
+        *School.objects.values_list("name", "urn"),
+        *District.objects.values_list("name"),
+    ]
+    for values in single_line:
+        for value in values:
+            assert not _CONTROL_OR_BIDI.search(value or ""), value
+    json.dumps(ImportBatch.objects.get(pk=report.batch_id).report)
+    # Each example starts from an empty database.
+    Contact.objects.all().delete()
+    School.objects.all().delete()
+    District.objects.all().delete()
