@@ -104,29 +104,32 @@ def supporters_import(
         report = ImportReport(
             dry_run=options.dry_run, file_name=file_name, sha256=fingerprint.sha256
         )
-        with transaction.atomic():
-            _serialise_imports()
-            now = timezone.now()
-            if batch is None:
-                batch = ImportBatch.objects.create(
-                    created_by=actor if getattr(actor, "is_authenticated", False) else None,
-                    file_name=file_name[:255],
-                    sha256=fingerprint.sha256,
-                    status=ImportBatch.Status.RUNNING,
-                    started_at=now,
-                )
-            importer = _Importer(
-                batch=batch, columns=columns, report=report, options=options, now=now
-            )
-            with _checks_as_we_go():
-                importer.run(sheet, progress)
-            _finish(batch=batch, report=report, importer=importer, options=options, actor=actor)
-            if options.dry_run:
-                transaction.set_rollback(True)
-            else:
-                report.batch_id = batch.pk
+        now = timezone.now()
+        importer = _Importer(columns=columns, report=report, options=options, now=now)
+        # Reading and checking every row happens before the transaction: on SQLite the
+        # transaction holds the one write lock, and the web app (sign-in included)
+        # must keep writing while a long file is read.
+        chunks = importer.read(sheet, progress)
     finally:
         sheet.close()
+    with transaction.atomic():
+        _serialise_imports()
+        if batch is None:
+            batch = ImportBatch.objects.create(
+                created_by=actor if getattr(actor, "is_authenticated", False) else None,
+                file_name=file_name[:255],
+                sha256=fingerprint.sha256,
+                status=ImportBatch.Status.RUNNING,
+                started_at=now,
+            )
+        importer.begin(batch)
+        with _checks_as_we_go():
+            importer.run(chunks, progress)
+        _finish(batch=batch, report=report, importer=importer, options=options, actor=actor)
+        if options.dry_run:
+            transaction.set_rollback(True)
+        else:
+            report.batch_id = batch.pk
     return report
 
 
@@ -196,19 +199,16 @@ class _Importer(RowParsingMixin, PlacesMixin, UpsertMixin):
     def __init__(
         self,
         *,
-        batch: ImportBatch,
         columns: ColumnMap,
         report: ImportReport,
         options: ImportOptions,
         now: datetime,
     ) -> None:
-        self.batch = batch
         self.columns = columns
         self.report = report
         self.options = options
         self.now = now
         self.today = timezone.localdate(now)
-        self.source = f"Import #{batch.pk}: {batch.file_name}"[:200]
         self.wording = options.consent_wording or settings.CONSENT_DEFAULT_WORDING
         self.version = options.consent_version or settings.CONSENT_DEFAULT_VERSION
         self.col = {name: columns.index.get(name) for name in FIELDS}
@@ -219,15 +219,6 @@ class _Importer(RowParsingMixin, PlacesMixin, UpsertMixin):
         self.hasher = hmac.new(settings.SUPPRESSION_HASH_KEY, digestmod=hashlib.sha256)
         self.header = {name: columns.header(name) for name in FIELDS}
         self.first_row: dict[str, int] = {}  # email -> the row that used it
-        # Into an empty table (the first big load) nothing can match an existing
-        # contact: rows repeated within the file are caught by first_row, and imports
-        # are serialised. A contact added meanwhile by hand would make the insert fail
-        # on the unique email, rolling the whole import back: never a duplicate.
-        self.had_contacts = Contact.objects.exists()
-        self.had_schools = School.objects.exists()
-        self.districts = {
-            name.lower(): pk for pk, name in District.objects.values_list("pk", "name")
-        }
         self.school_district: dict[int, int] = {}
         self.by_urn: dict[str, School | int | None] = {}
         self.by_key: dict[str, list[tuple[int, School | int]]] = {}
@@ -257,21 +248,32 @@ class _Importer(RowParsingMixin, PlacesMixin, UpsertMixin):
             )
             report.warnings["unknown_column"] += 1
 
+    def begin(self, batch: ImportBatch) -> None:
+        """What the writes need from the database, read inside their transaction."""
+        self.batch = batch
+        self.source = f"Import #{batch.pk}: {batch.file_name}"[:200]
+        # Into an empty table (the first big load) nothing can match an existing
+        # contact: rows repeated within the file are caught by first_row, and imports
+        # are serialised. A contact added meanwhile by hand would make the insert fail
+        # on the unique email, rolling the whole import back: never a duplicate.
+        self.had_contacts = Contact.objects.exists()
+        self.had_schools = School.objects.exists()
+        self.districts = {
+            name.lower(): pk for pk, name in District.objects.values_list("pk", "name")
+        }
+
     # --- the loop ---------------------------------------------------------------------
 
-    def run(self, sheet: Sheet, progress: ProgressFn | None) -> None:
-        self.copier = CopyWorker()
-        try:
-            self._run(sheet, progress)
-        except BaseException:
-            self.copier.close(raise_errors=False)  # the first error is the one to report
-            raise
-        self.copier.close()
+    def read(self, sheet: Sheet, progress: ProgressFn | None) -> list[list[Row]]:
+        """Read and clean every row, in chunks, before anything is written.
 
-    def _run(self, sheet: Sheet, progress: ProgressFn | None) -> None:
+        Progress runs over twice the reader's total: reading is the first half, the
+        writes the second.
+        """
         last = sheet.header_row
         limit = settings.IMPORT_MAX_ROWS
         rows = iter(sheet.rows)
+        chunks: list[list[Row]] = []
         while chunk := list(islice(rows, self.options.chunk_size)):
             parsed = []
             for number, cells in chunk:
@@ -284,11 +286,32 @@ class _Importer(RowParsingMixin, PlacesMixin, UpsertMixin):
                     f"The file has more than {limit:,} rows, the most one import takes. "
                     "Split it into smaller files; nothing was imported."
                 )
+            chunks.append(parsed)
+            if progress is not None:
+                progress(sheet.progress_done(), 2 * sheet.progress_total)
+        done = sheet.progress_done()
+        self.read_total = max(done, sheet.progress_total)
+        return chunks
+
+    def run(self, chunks: list[list[Row]], progress: ProgressFn | None) -> None:
+        self.copier = CopyWorker()
+        try:
+            self._run(chunks, progress)
+        except BaseException:
+            self.copier.close(raise_errors=False)  # the first error is the one to report
+            raise
+        self.copier.close()
+
+    def _run(self, chunks: list[list[Row]], progress: ProgressFn | None) -> None:
+        total = self.read_total
+        count = len(chunks)
+        for at in range(count):
+            # Handed over one by one, so a written chunk's rows can be freed.
+            parsed, chunks[at] = chunks[at], []
             self._chunk(parsed)
             if progress is not None:
-                progress(sheet.progress_done(), sheet.progress_total)
-        done = sheet.progress_done()
-        self.progress = (done, max(done, sheet.progress_total))
+                progress(total + total * (at + 1) // count, 2 * total)
+        self.progress = (2 * total, 2 * total)
 
     def _chunk(self, rows: list[Row]) -> None:
         self._reject_suppressed(rows)
