@@ -62,6 +62,17 @@ def archive_check(archive: zipfile.ZipFile, *, kind: str) -> None:
             f"The spreadsheet expands to {_mb(total)} when opened; the most an import "
             f"reads is {_mb(limit)} (IMPORT_MAX_UNCOMPRESSED_BYTES). {_WHAT_TO_DO}"
         )
+    if kind == "xlsx":
+        strings_limit = settings.IMPORT_MAX_SHARED_STRINGS_BYTES
+        for info in infos:
+            if info.filename.lower().endswith("sharedstrings.xml") and (
+                info.file_size > strings_limit
+            ):
+                raise FileError(
+                    f"The spreadsheet's table of text (shared strings) is "
+                    f"{_mb(info.file_size)}; the limit is {_mb(strings_limit)} "
+                    f"(IMPORT_MAX_SHARED_STRINGS_BYTES). {_WHAT_TO_DO}"
+                )
     ratio_limit = settings.IMPORT_MAX_COMPRESSION_RATIO
     for info in infos:
         if info.file_size <= _RATIO_FLOOR:
@@ -75,17 +86,6 @@ def archive_check(archive: zipfile.ZipFile, *, kind: str) -> None:
                 "it is usually millions of empty formatted cells or a file built to "
                 f"exhaust memory. {_WHAT_TO_DO}"
             )
-    if kind == "xlsx":
-        strings_limit = settings.IMPORT_MAX_SHARED_STRINGS_BYTES
-        for info in infos:
-            if info.filename.lower().endswith("sharedstrings.xml") and (
-                info.file_size > strings_limit
-            ):
-                raise FileError(
-                    f"The spreadsheet's table of text (shared strings) is "
-                    f"{_mb(info.file_size)}; the limit is {_mb(strings_limit)} "
-                    f"(IMPORT_MAX_SHARED_STRINGS_BYTES). {_WHAT_TO_DO}"
-                )
 
 
 def _extent_check(rows: int, columns: int, *, declared: bool = False) -> None:
