@@ -338,10 +338,8 @@ def _open_calamine(path: Path, kind: str) -> Sheet:
         # iter_rows hands over one row at a time, from the sheet's first row (blank
         # rows above the used area included) but from its first used column. The
         # readers' tests pin that numbering.
-        number = 0
-        for values in sheet.iter_rows():
-            number += 1
-            done[0] += 1
+        for number, values in enumerate(sheet.iter_rows(), start=1):
+            done[0] = number
             if not is_blank_row(values):
                 yield number, values
 
