@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -106,30 +106,38 @@ def supporters_import(
         )
         now = timezone.now()
         importer = _Importer(columns=columns, report=report, options=options, now=now)
-        # Reading and checking every row happens before the transaction: on SQLite the
-        # transaction holds the one write lock, and the web app (sign-in included)
-        # must keep writing while a long file is read.
-        chunks = importer.read(sheet, progress)
+        chunks: Iterable[list[Row]]
+        if connection.vendor == "postgresql":
+            # Rows stream through the transaction, so one chunk's COPY (on the server
+            # and a worker thread) overlaps with cleaning the next; PostgreSQL's
+            # readers and other writers never wait for an open import transaction.
+            chunks = importer.chunks(sheet, progress, halves=1)
+        else:
+            # SQLite: the transaction holds the one write lock, and the web app (sign-in
+            # included) must keep writing while a long file is read. So every row is
+            # read and checked first, and the transaction holds only the writes.
+            chunks = list(importer.chunks(sheet, progress, halves=2))
+            sheet.close()
+        with transaction.atomic():
+            _serialise_imports()
+            if batch is None:
+                batch = ImportBatch.objects.create(
+                    created_by=actor if getattr(actor, "is_authenticated", False) else None,
+                    file_name=file_name[:255],
+                    sha256=fingerprint.sha256,
+                    status=ImportBatch.Status.RUNNING,
+                    started_at=now,
+                )
+            importer.begin(batch)
+            with _checks_as_we_go():
+                importer.run(chunks, progress)
+            _finish(batch=batch, report=report, importer=importer, options=options, actor=actor)
+            if options.dry_run:
+                transaction.set_rollback(True)
+            else:
+                report.batch_id = batch.pk
     finally:
         sheet.close()
-    with transaction.atomic():
-        _serialise_imports()
-        if batch is None:
-            batch = ImportBatch.objects.create(
-                created_by=actor if getattr(actor, "is_authenticated", False) else None,
-                file_name=file_name[:255],
-                sha256=fingerprint.sha256,
-                status=ImportBatch.Status.RUNNING,
-                started_at=now,
-            )
-        importer.begin(batch)
-        with _checks_as_we_go():
-            importer.run(chunks, progress)
-        _finish(batch=batch, report=report, importer=importer, options=options, actor=actor)
-        if options.dry_run:
-            transaction.set_rollback(True)
-        else:
-            report.batch_id = batch.pk
     return report
 
 
@@ -264,16 +272,18 @@ class _Importer(RowParsingMixin, PlacesMixin, UpsertMixin):
 
     # --- the loop ---------------------------------------------------------------------
 
-    def read(self, sheet: Sheet, progress: ProgressFn | None) -> list[list[Row]]:
-        """Read and clean every row, in chunks, before anything is written.
+    def chunks(
+        self, sheet: Sheet, progress: ProgressFn | None, *, halves: int
+    ) -> Iterator[list[Row]]:
+        """The file's rows read and cleaned (no queries), a chunk at a time.
 
-        Progress runs over twice the reader's total: reading is the first half, the
-        writes the second.
+        With ``halves=2`` the rows are all read before any is written: progress runs
+        over twice the reader's total, reading being the first half.
         """
         last = sheet.header_row
         limit = settings.IMPORT_MAX_ROWS
         rows = iter(sheet.rows)
-        chunks: list[list[Row]] = []
+        self.halves = halves
         while chunk := list(islice(rows, self.options.chunk_size)):
             parsed = []
             for number, cells in chunk:
@@ -286,14 +296,12 @@ class _Importer(RowParsingMixin, PlacesMixin, UpsertMixin):
                     f"The file has more than {limit:,} rows, the most one import takes. "
                     "Split it into smaller files; nothing was imported."
                 )
-            chunks.append(parsed)
+            yield parsed
             if progress is not None:
-                progress(sheet.progress_done(), 2 * sheet.progress_total)
-        done = sheet.progress_done()
-        self.read_total = max(done, sheet.progress_total)
-        return chunks
+                progress(sheet.progress_done(), halves * sheet.progress_total)
+        self.read_total = max(sheet.progress_done(), sheet.progress_total)
 
-    def run(self, chunks: list[list[Row]], progress: ProgressFn | None) -> None:
+    def run(self, chunks: Iterable[list[Row]], progress: ProgressFn | None) -> None:
         self.copier = CopyWorker()
         try:
             self._run(chunks, progress)
@@ -302,7 +310,12 @@ class _Importer(RowParsingMixin, PlacesMixin, UpsertMixin):
             raise
         self.copier.close()
 
-    def _run(self, chunks: list[list[Row]], progress: ProgressFn | None) -> None:
+    def _run(self, chunks: Iterable[list[Row]], progress: ProgressFn | None) -> None:
+        if not isinstance(chunks, list):
+            for parsed in chunks:
+                self._chunk(parsed)
+            self.progress = (self.read_total, self.read_total)
+            return
         total = self.read_total
         count = len(chunks)
         for at in range(count):

@@ -155,6 +155,14 @@ def _limited(sheet: Sheet) -> Sheet:
             yield row
 
     sheet.rows = counted()
+    close, closed = sheet.close, []
+
+    def close_once() -> None:
+        if not closed:
+            closed.append(True)
+            close()
+
+    sheet.close = close_once
     return sheet
 
 
