@@ -224,6 +224,20 @@ CONSENT_DEFAULT_VERSION = env_str(ENV, "CONSENT_DEFAULT_VERSION", "v1")
 # Supporter imports (contacts/importing): upload limits, and where queued uploads wait.
 IMPORT_MAX_BYTES = env_int(ENV, "IMPORT_MAX_BYTES", 200 * 1024 * 1024, minimum=1024)
 IMPORT_MAX_ROWS = env_int(ENV, "IMPORT_MAX_ROWS", 1_000_000, minimum=1)
+# Spreadsheets (XLSX, ODS) are zip archives: these bound what one may expand to before
+# it is read, so a small crafted file cannot exhaust memory (contacts/importing/guards.py).
+IMPORT_MAX_UNCOMPRESSED_BYTES = env_int(
+    ENV, "IMPORT_MAX_UNCOMPRESSED_BYTES", 1024 * 1024 * 1024, minimum=1024
+)
+IMPORT_MAX_COMPRESSION_RATIO = env_int(ENV, "IMPORT_MAX_COMPRESSION_RATIO", 150, minimum=2)
+IMPORT_MAX_SHARED_STRINGS_BYTES = env_int(
+    ENV, "IMPORT_MAX_SHARED_STRINGS_BYTES", 256 * 1024 * 1024, minimum=1024
+)
+IMPORT_MAX_COLUMNS = env_int(ENV, "IMPORT_MAX_COLUMNS", 256, minimum=2)
+# Rows x columns a spreadsheet's used area may span (the reader holds that grid).
+IMPORT_MAX_CELLS = env_int(ENV, "IMPORT_MAX_CELLS", 16_000_000, minimum=100)
+# The longest single cell a CSV may hold; longer means a broken or hostile file.
+IMPORT_MAX_CELL_CHARS = env_int(ENV, "IMPORT_MAX_CELL_CHARS", 65_536, minimum=256)
 # Admin uploads bigger than this run on the task queue instead of in the request.
 IMPORT_SYNC_MAX_BYTES = env_int(ENV, "IMPORT_SYNC_MAX_BYTES", 2 * 1024 * 1024, minimum=0)
 IMPORT_UPLOAD_DIR = Path(env_str(ENV, "IMPORT_UPLOAD_DIR") or VAR_DIR / "imports")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -104,9 +104,22 @@ def supporters_import(
         report = ImportReport(
             dry_run=options.dry_run, file_name=file_name, sha256=fingerprint.sha256
         )
+        now = timezone.now()
+        importer = _Importer(columns=columns, report=report, options=options, now=now)
+        chunks: Iterable[list[Row]]
+        if connection.vendor == "postgresql":
+            # Rows stream through the transaction, so one chunk's COPY (on the server
+            # and a worker thread) overlaps with cleaning the next; PostgreSQL's
+            # readers and other writers never wait for an open import transaction.
+            chunks = importer.chunks(sheet, progress, halves=1)
+        else:
+            # SQLite: the transaction holds the one write lock, and the web app (sign-in
+            # included) must keep writing while a long file is read. So every row is
+            # read and checked first, and the transaction holds only the writes.
+            chunks = list(importer.chunks(sheet, progress, halves=2))
+            sheet.close()
         with transaction.atomic():
             _serialise_imports()
-            now = timezone.now()
             if batch is None:
                 batch = ImportBatch.objects.create(
                     created_by=actor if getattr(actor, "is_authenticated", False) else None,
@@ -115,11 +128,9 @@ def supporters_import(
                     status=ImportBatch.Status.RUNNING,
                     started_at=now,
                 )
-            importer = _Importer(
-                batch=batch, columns=columns, report=report, options=options, now=now
-            )
+            importer.begin(batch)
             with _checks_as_we_go():
-                importer.run(sheet, progress)
+                importer.run(chunks, progress)
             _finish(batch=batch, report=report, importer=importer, options=options, actor=actor)
             if options.dry_run:
                 transaction.set_rollback(True)
@@ -196,19 +207,16 @@ class _Importer(RowParsingMixin, PlacesMixin, UpsertMixin):
     def __init__(
         self,
         *,
-        batch: ImportBatch,
         columns: ColumnMap,
         report: ImportReport,
         options: ImportOptions,
         now: datetime,
     ) -> None:
-        self.batch = batch
         self.columns = columns
         self.report = report
         self.options = options
         self.now = now
         self.today = timezone.localdate(now)
-        self.source = f"Import #{batch.pk}: {batch.file_name}"[:200]
         self.wording = options.consent_wording or settings.CONSENT_DEFAULT_WORDING
         self.version = options.consent_version or settings.CONSENT_DEFAULT_VERSION
         self.col = {name: columns.index.get(name) for name in FIELDS}
@@ -219,15 +227,6 @@ class _Importer(RowParsingMixin, PlacesMixin, UpsertMixin):
         self.hasher = hmac.new(settings.SUPPRESSION_HASH_KEY, digestmod=hashlib.sha256)
         self.header = {name: columns.header(name) for name in FIELDS}
         self.first_row: dict[str, int] = {}  # email -> the row that used it
-        # Into an empty table (the first big load) nothing can match an existing
-        # contact: rows repeated within the file are caught by first_row, and imports
-        # are serialised. A contact added meanwhile by hand would make the insert fail
-        # on the unique email, rolling the whole import back: never a duplicate.
-        self.had_contacts = Contact.objects.exists()
-        self.had_schools = School.objects.exists()
-        self.districts = {
-            name.lower(): pk for pk, name in District.objects.values_list("pk", "name")
-        }
         self.school_district: dict[int, int] = {}
         self.by_urn: dict[str, School | int | None] = {}
         self.by_key: dict[str, list[tuple[int, School | int]]] = {}
@@ -258,21 +257,34 @@ class _Importer(RowParsingMixin, PlacesMixin, UpsertMixin):
             )
             report.warnings["unknown_column"] += 1
 
+    def begin(self, batch: ImportBatch) -> None:
+        """What the writes need from the database, read inside their transaction."""
+        self.batch = batch
+        self.source = f"Import #{batch.pk}: {batch.file_name}"[:200]
+        # Into an empty table (the first big load) nothing can match an existing
+        # contact: rows repeated within the file are caught by first_row, and imports
+        # are serialised. A contact added meanwhile by hand would make the insert fail
+        # on the unique email, rolling the whole import back: never a duplicate.
+        self.had_contacts = Contact.objects.exists()
+        self.had_schools = School.objects.exists()
+        self.districts = {
+            name.lower(): pk for pk, name in District.objects.values_list("pk", "name")
+        }
+
     # --- the loop ---------------------------------------------------------------------
 
-    def run(self, sheet: Sheet, progress: ProgressFn | None) -> None:
-        self.copier = CopyWorker()
-        try:
-            self._run(sheet, progress)
-        except BaseException:
-            self.copier.close(raise_errors=False)  # the first error is the one to report
-            raise
-        self.copier.close()
+    def chunks(
+        self, sheet: Sheet, progress: ProgressFn | None, *, halves: int
+    ) -> Iterator[list[Row]]:
+        """The file's rows read and cleaned (no queries), a chunk at a time.
 
-    def _run(self, sheet: Sheet, progress: ProgressFn | None) -> None:
+        With ``halves=2`` the rows are all read before any is written: progress runs
+        over twice the reader's total, reading being the first half.
+        """
         last = sheet.header_row
         limit = settings.IMPORT_MAX_ROWS
         rows = iter(sheet.rows)
+        self.halves = halves
         while chunk := list(islice(rows, self.options.chunk_size)):
             parsed = []
             for number, cells in chunk:
@@ -285,11 +297,35 @@ class _Importer(RowParsingMixin, PlacesMixin, UpsertMixin):
                     f"The file has more than {limit:,} rows, the most one import takes. "
                     "Split it into smaller files; nothing was imported."
                 )
+            yield parsed
+            if progress is not None:
+                progress(sheet.progress_done(), halves * sheet.progress_total)
+        self.read_total = max(sheet.progress_done(), sheet.progress_total)
+
+    def run(self, chunks: Iterable[list[Row]], progress: ProgressFn | None) -> None:
+        self.copier = CopyWorker()
+        try:
+            self._run(chunks, progress)
+        except BaseException:
+            self.copier.close(raise_errors=False)  # the first error is the one to report
+            raise
+        self.copier.close()
+
+    def _run(self, chunks: Iterable[list[Row]], progress: ProgressFn | None) -> None:
+        if not isinstance(chunks, list):
+            for parsed in chunks:
+                self._chunk(parsed)
+            self.progress = (self.read_total, self.read_total)
+            return
+        total = self.read_total
+        count = len(chunks)
+        for at in range(count):
+            # Handed over one by one, so a written chunk's rows can be freed.
+            parsed, chunks[at] = chunks[at], []
             self._chunk(parsed)
             if progress is not None:
-                progress(sheet.progress_done(), sheet.progress_total)
-        done = sheet.progress_done()
-        self.progress = (done, max(done, sheet.progress_total))
+                progress(total + total * (at + 1) // count, 2 * total)
+        self.progress = (2 * total, 2 * total)
 
     def _chunk(self, rows: list[Row]) -> None:
         self._reject_suppressed(rows)

@@ -1,9 +1,17 @@
-"""Reading CSV, XLSX and ODS files as one stream of rows, without loading them whole.
+"""Reading CSV, XLSX and ODS files as one stream of rows, within the import limits.
 
 Rows are numbered as the organiser sees them in a spreadsheet application (the header
 is row 1; a CSV cell with line breaks is still one row). Readers yield only non-blank
 rows; the gaps in the numbering are the blank rows, so blank rows after the last data
 row (which spreadsheets often carry by the thousand) are never counted.
+
+XLSX and ODS are read with python-calamine (Rust; values, never formulas), after
+guards.spreadsheet_check has bounded what the file expands to: calamine holds the
+first sheet's used area in memory, and Python receives it one row at a time. An ODS
+file whose cells hold tabs or line breaks goes to the streaming XML reader in
+reading_xml.py, since calamine drops them. CSV streams with every line and cell
+bounded, so a 1 GB cell or line is refused without being held whole. Every reader
+stops at IMPORT_MAX_ROWS data rows.
 """
 
 from __future__ import annotations
@@ -15,15 +23,13 @@ import io
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
-from xml.etree.ElementTree import ParseError
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import iterparse
+from django.conf import settings
 
 from contacts.importing.cells import Cell, cell_text, is_blank_row
 from contacts.importing.errors import FileError
+from contacts.importing.guards import spreadsheet_check
 
 CHUNK = 1 << 20
 
@@ -115,11 +121,49 @@ def sheet_open(path: Path, *, file_name: str, fingerprint: Fingerprint) -> Sheet
             ".csv and upload it again; nothing was imported."
         )
     kind = _detect(path, suffix)
-    if kind == "xlsx":
-        return _open_xlsx(path)
-    if kind == "ods":
-        return _open_ods(path)
-    return _open_csv(path, fingerprint)
+    if kind == "csv":
+        return _limited(_open_csv(path, fingerprint))
+    extent = spreadsheet_check(path, kind=kind)
+    if kind == "ods" and extent.inline_breaks:
+        from contacts.importing.reading_xml import ods_open
+
+        return _limited(ods_open(path))
+    if kind == "xlsx" and XLSX_READER == "openpyxl":
+        from contacts.importing.reading_xml import openpyxl_open
+
+        return _limited(openpyxl_open(path))
+    return _limited(_open_calamine(path, kind))
+
+
+# Which XLSX reader sheet_open uses: "calamine" (the product), or "openpyxl" for the
+# benchmark's same-run baseline (bench/importing.py sets it in its own process).
+XLSX_READER = "calamine"
+
+
+def _limited(sheet: Sheet) -> Sheet:
+    """Stop reading as soon as the file passes IMPORT_MAX_ROWS data rows."""
+    limit = settings.IMPORT_MAX_ROWS
+    rows = sheet.rows
+
+    def counted() -> Iterator[tuple[int, list[Cell]]]:
+        for count, row in enumerate(rows, start=1):
+            if count > limit:
+                raise FileError(
+                    f"The file has more than {limit:,} rows, the most one import takes. "
+                    "Split it into smaller files; nothing was imported."
+                )
+            yield row
+
+    sheet.rows = counted()
+    close, closed = sheet.close, []
+
+    def close_once() -> None:
+        if not closed:
+            closed.append(True)
+            close()
+
+    sheet.close = close_once
+    return sheet
 
 
 def _detect(path: Path, suffix: str) -> str:
@@ -189,6 +233,17 @@ def _sniff_delimiter(sample: str) -> str:
     return best
 
 
+class _LineTooLong(Exception):
+    pass
+
+
+def _bounded_lines(text: io.TextIOBase, limit: int) -> Iterator[str]:
+    while line := text.readline(limit):
+        if len(line) == limit and line[-1] not in "\r\n":
+            raise _LineTooLong
+        yield line
+
+
 def _open_csv(path: Path, fingerprint: Fingerprint) -> Sheet:
     if fingerprint.encoding is None:
         raise FileError(
@@ -199,7 +254,13 @@ def _open_csv(path: Path, fingerprint: Fingerprint) -> Sheet:
         delimiter = _sniff_delimiter(peek.read(65536))
     counting = _CountingReader(open(path, "rb"))  # noqa: SIM115 - closed by Sheet.close
     text = io.TextIOWrapper(io.BufferedReader(counting), encoding=fingerprint.encoding, newline="")
-    reader = csv.reader(text, delimiter=delimiter)
+    max_cell = settings.IMPORT_MAX_CELL_CHARS
+    # The csv module refuses a longer field as it reads it (the limit is per process;
+    # every import sets the same one). Lines are bounded too: csv reads a whole line
+    # before parsing it, and one line could otherwise be the whole file.
+    csv.field_size_limit(max_cell)
+    max_line = max_cell * 8
+    reader = csv.reader(_bounded_lines(text, max_line), delimiter=delimiter)
 
     def numbered() -> Iterator[tuple[int, list[Cell]]]:
         number = 0
@@ -208,7 +269,25 @@ def _open_csv(path: Path, fingerprint: Fingerprint) -> Sheet:
                 number += 1
                 if cells and not is_blank_row(cells):
                     yield number, cells
-        except (csv.Error, UnicodeDecodeError) as exc:
+        except _LineTooLong:
+            raise FileError(
+                f"Row {number + 1} has a line longer than {max_line:,} characters, which "
+                "no supporter row needs: the file is damaged or is not a list of "
+                "supporters. Check it in a spreadsheet application and save it again; "
+                "nothing was imported."
+            ) from None
+        except csv.Error as exc:
+            if "field limit" in str(exc):
+                raise FileError(
+                    f"Row {number + 1} has a cell longer than {max_cell:,} characters "
+                    "(IMPORT_MAX_CELL_CHARS). Shorten it, or check the file is really a "
+                    "list of supporters; nothing was imported."
+                ) from None
+            raise FileError(
+                f"Row {number + 1} could not be read as CSV ({exc}). Check the file in a "
+                "spreadsheet application and save it again; nothing was imported."
+            ) from None
+        except UnicodeDecodeError as exc:
             raise FileError(
                 f"Row {number + 1} could not be read as CSV ({exc}). Check the file in a "
                 "spreadsheet application and save it again; nothing was imported."
@@ -227,177 +306,63 @@ def _open_csv(path: Path, fingerprint: Fingerprint) -> Sheet:
     )
 
 
-# --- XLSX -----------------------------------------------------------------------------
+# --- XLSX and ODS, with calamine ----------------------------------------------------
+
+_DAMAGED = {
+    "xlsx": "The Excel file could not be read ({why}). Open it in your spreadsheet "
+    "application, save it again as .xlsx and re-upload; nothing was imported.",
+    "ods": "The OpenDocument file could not be read ({why}). Save it again as .ods and "
+    "re-upload; nothing was imported.",
+}
 
 
-def _open_xlsx(path: Path) -> Sheet:
-    import openpyxl
+def _open_calamine(path: Path, kind: str) -> Sheet:
+    from python_calamine import CalamineWorkbook, SheetTypeEnum
 
     try:
-        # read_only streams the sheet; data_only gives values, never formulas.
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
-        total = sheet.max_row or 0
-    except Exception as exc:  # openpyxl raises many kinds for damaged files
-        raise FileError(
-            f"The Excel file could not be read ({type(exc).__name__}). Open it in your "
-            "spreadsheet application, save it again as .xlsx and re-upload; nothing was "
-            "imported."
-        ) from None
+        workbook = CalamineWorkbook.from_path(str(path))
+        # The first worksheet: a chart sheet before it holds no rows.
+        index = next(
+            (
+                at
+                for at, meta in enumerate(workbook.sheets_metadata)
+                if meta.typ == SheetTypeEnum.WorkSheet
+            ),
+            0,
+        )
+        sheet = workbook.get_sheet_by_index(index)
+        start = sheet.start
+        total = sheet.height + (start[0] if start else 0)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a Rust panic is a BaseException
+        raise FileError(_DAMAGED[kind].format(why=type(exc).__name__)) from None
+    if start is None:
+        workbook.close()
+        raise FileError("The file has no rows; nothing was imported.")
     done = [0]
 
     def numbered() -> Iterator[tuple[int, list[Cell]]]:
-        try:
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-                done[0] = number
-                cells = list(values)
-                if not is_blank_row(cells):
-                    yield number, cells
-        except Exception as exc:
-            raise FileError(
-                f"Row {done[0] + 1} of the Excel file could not be read "
-                f"({type(exc).__name__}); nothing was imported."
-            ) from None
+        # iter_rows hands over one row at a time, from the sheet's first row (blank
+        # rows above the used area included) but from its first used column. The
+        # readers' tests pin that numbering.
+        for number, values in enumerate(sheet.iter_rows(), start=1):
+            done[0] = number
+            if not is_blank_row(values):
+                yield number, values
 
     rows = numbered()
-    header_row, headers = _first_non_blank(rows)
+    try:
+        header_row, headers = _first_non_blank(rows)
+    except FileError:
+        workbook.close()
+        raise
     return Sheet(
-        format="xlsx",
+        format=kind,
         headers=[cell_text(h) for h in headers],
         header_row=header_row,
         rows=rows,
         progress_total=total,
         progress_done=lambda: done[0],
         close=workbook.close,
-    )
-
-
-# --- ODS ------------------------------------------------------------------------------
-
-_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
-_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
-_TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
-
-
-def _ods_text(element) -> str:
-    """The visible text of a cell: paragraphs on their own lines, text:s as spaces."""
-    paragraphs = []
-    for paragraph in element.iter(f"{_TEXT}p"):
-        paragraphs.append("".join(_ods_inline(paragraph)))
-    return "\n".join(paragraphs)
-
-
-def _ods_inline(element) -> Iterator[str]:
-    if element.text:
-        yield element.text
-    for child in element:
-        tag = child.tag
-        if tag == f"{_TEXT}s":
-            yield " " * int(child.get(f"{_TEXT}c", "1"))
-        elif tag == f"{_TEXT}tab":
-            yield "\t"
-        elif tag == f"{_TEXT}line-break":
-            yield "\n"
-        else:
-            yield from _ods_inline(child)
-        if child.tail:
-            yield child.tail
-
-
-def _ods_value(cell) -> Cell:
-    kind = cell.get(f"{_OFFICE}value-type")
-    if kind in {"float", "percentage", "currency"}:
-        number = float(cell.get(f"{_OFFICE}value", "0"))
-        return int(number) if number.is_integer() else number
-    if kind == "date":
-        raw = cell.get(f"{_OFFICE}date-value", "")
-        try:
-            return datetime.fromisoformat(raw) if "T" in raw else date.fromisoformat(raw)
-        except ValueError:
-            return _ods_text(cell)
-    if kind == "boolean":
-        return cell.get(f"{_OFFICE}boolean-value") == "true"
-    text = _ods_text(cell)
-    return text if text else None
-
-
-def _ods_cells(row) -> list[Cell]:
-    cells: list[Cell] = []
-    pending_blanks = 0
-    for cell in row:
-        if cell.tag not in {f"{_TABLE}table-cell", f"{_TABLE}covered-table-cell"}:
-            continue
-        repeat = int(cell.get(f"{_TABLE}number-columns-repeated", "1"))
-        value = _ods_value(cell)
-        if value is None or value == "":
-            # Rows end in blank cells repeated to column 1024; keep them only when a
-            # value follows.
-            pending_blanks += repeat
-            continue
-        cells.extend([None] * pending_blanks)
-        pending_blanks = 0
-        cells.extend([value] * min(repeat, 1024))
-    return cells
-
-
-def _open_ods(path: Path) -> Sheet:
-    try:
-        archive = zipfile.ZipFile(path)
-        info = archive.getinfo("content.xml")
-        counting = _CountingReader(archive.open(info))
-    except (zipfile.BadZipFile, KeyError, OSError):
-        raise FileError(
-            "The OpenDocument file could not be read. Save it again as .ods and "
-            "re-upload; nothing was imported."
-        ) from None
-
-    def close() -> None:
-        counting.close()
-        archive.close()
-
-    def numbered() -> Iterator[tuple[int, list[Cell]]]:
-        number = 0
-        depth = 0  # tables nested inside the first one belong to it
-        seen_table = False
-        try:
-            for event, element in iterparse(io.BufferedReader(counting), ("start", "end")):
-                tag = element.tag
-                if tag == f"{_TABLE}table":
-                    if event == "start":
-                        if seen_table and depth == 0:
-                            return  # only the first sheet
-                        depth += 1
-                        seen_table = True
-                    else:
-                        depth -= 1
-                        if depth == 0:
-                            return
-                    continue
-                if event != "end" or tag != f"{_TABLE}table-row" or depth != 1:
-                    continue
-                repeat = int(element.get(f"{_TABLE}number-rows-repeated", "1"))
-                cells = _ods_cells(element)
-                element.clear()
-                if not cells or is_blank_row(cells):
-                    number += repeat
-                    continue
-                for _ in range(repeat):
-                    number += 1
-                    yield number, list(cells)
-        except (ParseError, DefusedXmlException, ValueError, zipfile.BadZipFile) as exc:
-            raise FileError(
-                f"The OpenDocument file could not be read after row {number} ({exc}); "
-                "nothing was imported."
-            ) from None
-
-    rows = numbered()
-    header_row, headers = _first_non_blank(rows)
-    return Sheet(
-        format="ods",
-        headers=[cell_text(h) for h in headers],
-        header_row=header_row,
-        rows=rows,
-        progress_total=info.file_size,
-        progress_done=lambda: counting.count,
-        close=close,
     )

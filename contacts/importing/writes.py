@@ -1,9 +1,10 @@
-"""Fast inserts for the importer: COPY on PostgreSQL, bulk_create elsewhere.
+"""Fast inserts for the importer: COPY on PostgreSQL, executemany on SQLite.
 
 Building a Django model instance per row and letting ``bulk_create`` prepare every
 value costs more than the import's own work at 450,000 rows. On PostgreSQL rows go
 straight to ``COPY ... FROM STDIN`` (ids reserved from the table's sequence first, so
-consent records can point at new contacts); other databases get ``bulk_create``.
+consent records can point at new contacts); SQLite gets one prepared INSERT run over
+all rows (ids taken under its write lock); any other database ``bulk_create``.
 Either way it happens on the importer's connection, inside its transaction.
 """
 
@@ -36,9 +37,63 @@ def insert_rows(
         return []
     if connection.vendor == "postgresql":
         return _copy(model, columns, rows, returning_ids)
+    if connection.vendor == "sqlite":
+        return _sqlite_insert(model, columns, rows, returning_ids)
     objects = [model(**dict(zip(columns, row, strict=True))) for row in rows]
     model.objects.bulk_create(objects, batch_size=BATCH)
     return [obj.pk for obj in objects] if returning_ids else []
+
+
+def _sqlite_insert(model, columns, rows, returning_ids: bool) -> list[int]:
+    """One prepared INSERT run over every row (executemany, in C): SQLite holds its
+    one write lock for the import's whole transaction, so the writes must be quick
+    for the web app's own writes (sign-in among them) to get their turn."""
+    meta = model._meta
+    table = connection.ops.quote_name(meta.db_table)
+    fields = [meta.get_field(name) for name in columns]
+    stamps = [at for at, field in enumerate(fields) if field.get_internal_type() == "DateTimeField"]
+    if stamps:
+        # An import stores few distinct times (its own start, consent dates at midday),
+        # so each is adapted to SQLite's text form once.
+        adapted: dict = {None: None}
+        adapt = connection.ops.adapt_datetimefield_value
+
+        def text(value):
+            found = adapted.get(value)
+            if found is None and value is not None:
+                found = adapted[value] = adapt(value)
+            return found
+
+        converted = []
+        for row in rows:
+            row = list(row)
+            for at in stamps:
+                row[at] = text(row[at])
+            converted.append(row)
+        rows = converted
+    names = [connection.ops.quote_name(field.column) for field in fields]
+    ids: list[int] = []
+    with connection.cursor() as cursor:
+        if returning_ids:
+            # The transaction holds the write lock, so the next ids are ours to take:
+            # past both the largest id and AUTOINCREMENT's record of ids ever used.
+            pk = connection.ops.quote_name(meta.pk.column)
+            cursor.execute(f"SELECT COALESCE(MAX({pk}), 0) FROM {table}")  # noqa: S608
+            start = cursor.fetchone()[0]
+            cursor.execute("SELECT name FROM sqlite_master WHERE name = 'sqlite_sequence'")
+            if cursor.fetchone() is not None:
+                cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [meta.db_table])
+                found = cursor.fetchone()
+                start = max(start, found[0] if found else 0)
+            ids = list(range(start + 1, start + 1 + len(rows)))
+            names = [pk, *names]
+            rows = [(pk_value, *row) for pk_value, row in zip(ids, rows, strict=True)]
+        marks = ", ".join(["%s"] * len(names))
+        cursor.executemany(
+            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})",  # noqa: S608
+            rows,
+        )
+    return ids
 
 
 def _copy(model, columns, rows, returning_ids: bool, raw=None) -> list[int]:
