@@ -41,7 +41,7 @@ def crash_env(tmp_path):
         "MAILING_RETRY_BASE_SECONDS": "0.2",
         "MAILING_MAX_ATTEMPTS": "30",
         "MAILING_APPROVAL_THRESHOLD": "100000",
-        "FAKE_ESP_TIMEOUT": "2",
+        "ESP_TIMEOUT_SECONDS": "2",
     }
     database = settings.DATABASES["default"]
     dropper = None
