@@ -17,8 +17,10 @@ It also serves Mailgun's events API as reconciliation reads it - ``GET
 recipient (read back from the log at start, so a restarted fake still knows) with the
 message's ``user-variables``, and one "rejected" event per address it refused. Failures can be injected:
 latency per call, a share of calls answered 429/500 (nothing accepted), a share of
-calls that hang past the client's timeout (nothing accepted), and addresses refused
-with Mailgun's 400 for invalid recipients.
+calls that hang past the client's timeout (nothing accepted), a share accepted but
+answered only after the client's timeout ("late": the client cannot know), addresses
+refused with Mailgun's 400 for invalid recipients, and a fixed ``script`` of outcomes
+for the first calls (``ok``, ``fail``, ``timeout``, ``late``).
 
 Run it::
 
@@ -67,6 +69,8 @@ class FakeESPServer(ThreadingHTTPServer):
         fail_codes: tuple[int, ...] = (429, 500),
         timeout_rate: float = 0.0,
         timeout_seconds: float = 30.0,
+        late_rate: float = 0.0,
+        script: list[str] | None = None,
         reject_pattern: str | None = None,
         store_bodies: bool = False,
         seed: int | None = None,
@@ -79,6 +83,8 @@ class FakeESPServer(ThreadingHTTPServer):
         self.fail_codes = fail_codes
         self.timeout_rate = timeout_rate
         self.timeout_seconds = timeout_seconds
+        self.late_rate = late_rate
+        self.script = list(script or [])
         self.reject = re.compile(reject_pattern) if reject_pattern else None
         self.store_bodies = store_bodies
         self.random = random.Random(seed)
@@ -115,11 +121,15 @@ class FakeESPServer(ThreadingHTTPServer):
     def draw(self) -> str:
         with self.lock:
             self.stats["calls"] += 1
+            if self.script:
+                return self.script.pop(0)
             roll = self.random.random()
         if roll < self.timeout_rate:
             return "timeout"
         if roll < self.timeout_rate + self.fail_rate:
             return "fail"
+        if roll < self.timeout_rate + self.fail_rate + self.late_rate:
+            return "late"
         return "ok"
 
     def accept(self, domain: str, fields: list[tuple[str, str]]) -> tuple[str, int]:
@@ -339,6 +349,11 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         message_id, _ = self.server.accept(match.group(1), fields)
+        if outcome == "late":
+            # Accepted and logged, but the answer comes after the client gave up.
+            time.sleep(self.server.timeout_seconds)
+            self.close_connection = True
+            return
         self._reply(200, {"id": message_id, "message": "Queued. Thank you."})
 
 
@@ -369,6 +384,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout-rate", type=float, default=0.0, help="share of calls that hang")
     parser.add_argument("--timeout-seconds", type=float, default=30.0)
     parser.add_argument(
+        "--late-rate", type=float, default=0.0, help="share accepted but answered too late"
+    )
+    parser.add_argument(
         "--reject-pattern", default=None, help="regex of addresses refused with 400"
     )
     parser.add_argument("--store-bodies", action="store_true")
@@ -383,6 +401,7 @@ def main(argv: list[str] | None = None) -> None:
         fail_codes=tuple(int(c) for c in args.fail_codes.split(",") if c.strip()),
         timeout_rate=args.timeout_rate,
         timeout_seconds=args.timeout_seconds,
+        late_rate=args.late_rate,
         reject_pattern=args.reject_pattern,
         store_bodies=args.store_bodies,
         seed=args.seed,

@@ -62,6 +62,11 @@ class UnsureRow:
 class Window:
     begin: datetime
     end: datetime
+    over: datetime  # when the call was over on our side
+
+    def complete(self, now: datetime) -> bool:
+        """Whether the ESP's log can be trusted to show this call by now."""
+        return self.over + timedelta(seconds=settings.MAILING_RECONCILE_LAG_SECONDS) <= now
 
 
 @dataclass
@@ -276,16 +281,22 @@ def _may_reconcile(actor) -> None:
         raise PermissionDenied("Only organisers can reconcile a drive with the ESP.")
 
 
-def _window(claimed_at: datetime | None, mailing: Mailing) -> Window:
-    """Where in the ESP's log a call's acceptance can be: from its claim until its lease
-    ran out (the sweeper only calls a row unknown after that), with a margin."""
+def _window(claimed_at: datetime | None, lease_until: datetime | None, mailing: Mailing) -> Window:
+    """Where in the ESP's log a call's acceptance can be, and when the call was over.
+
+    It began at the claim. It was over when the client gave up (claim + the ESP
+    timeout) or, for a killed consumer, by the end of its lease (the sweeper calls a row
+    unknown only after that). The log is complete for it ``MAILING_RECONCILE_LAG_SECONDS``
+    later; the query reaches that far, with a margin for clock skew either side."""
     margin = timedelta(seconds=WINDOW_MARGIN)
+    lag = timedelta(seconds=settings.MAILING_RECONCILE_LAG_SECONDS)
     if claimed_at is None:  # rows from before claims were stamped: the whole drive
         begin = mailing.started_at or mailing.created_at
-        end = mailing.finished_at or timezone.now()
-        return Window(begin - margin, end + margin)
-    lease = timedelta(seconds=max(settings.MAILING_LEASE_SECONDS, settings.ESP_TIMEOUT_SECONDS))
-    return Window(claimed_at - margin, claimed_at + lease + margin)
+        over = mailing.finished_at or timezone.now()
+    else:
+        begin = claimed_at
+        over = lease_until or claimed_at + timedelta(seconds=settings.ESP_TIMEOUT_SECONDS)
+    return Window(begin=begin - margin, end=over + lag + margin, over=over)
 
 
 def mailing_reconcile(*, actor, mailing: Mailing, log: EspLog | None = None) -> ReconcileResult:
@@ -307,15 +318,14 @@ def mailing_reconcile(*, actor, mailing: Mailing, log: EspLog | None = None) -> 
         result.note = UNSUPPORTED.get(esp_name, f"{esp_name} has no API to ask")
         result.still_unknown = rows.count()
         return result
-    calls: dict[tuple[str, datetime | None], list[UnsureRow]] = {}
-    for pk, email, claim, claimed_at in rows.order_by("pk").values_list(
-        "pk", "email", "claim", "claimed_at"
+    calls: dict[tuple, list[UnsureRow]] = {}
+    for pk, email, claim, claimed_at, lease_until in rows.order_by("pk").values_list(
+        "pk", "email", "claim", "claimed_at", "lease_until"
     ):
-        calls.setdefault((claim, claimed_at), []).append(UnsureRow(pk, email))
-    complete_before = timezone.now() - timedelta(seconds=settings.MAILING_RECONCILE_LAG_SECONDS)
-    for (_, claimed_at), call_rows in calls.items():
+        calls.setdefault((claim, claimed_at, lease_until), []).append(UnsureRow(pk, email))
+    for (_, claimed_at, lease_until), call_rows in calls.items():
         result.checked += len(call_rows)
-        window = _window(claimed_at, mailing)
+        window = _window(claimed_at, lease_until, mailing)
         try:
             accepted = log.accepted(mailing=mailing, rows=call_rows, window=window)
         except ReconcileError as exc:
@@ -334,7 +344,7 @@ def mailing_reconcile(*, actor, mailing: Mailing, log: EspLog | None = None) -> 
                     esp_message_id=accepted[row.pk][:255],
                     error="Proven sent: the ESP's log shows it accepted the message",
                 )
-            elif window.end <= complete_before:
+            elif window.complete(now):
                 Recipient.objects.filter(pk=row.pk, status=Recipient.Status.UNKNOWN).update(
                     esp_check=Recipient.EspCheck.NOT_SENT,
                     esp_checked_at=now,
@@ -347,8 +357,8 @@ def mailing_reconcile(*, actor, mailing: Mailing, log: EspLog | None = None) -> 
     if result.too_recent:
         result.note = (
             f"{result.too_recent} rows were sent less than "
-            f"{settings.MAILING_RECONCILE_LAG_SECONDS // 60} minutes before their window "
-            "closed; the ESP's log may not show them yet. Ask again later."
+            f"{settings.MAILING_RECONCILE_LAG_SECONDS // 60} minutes ago; the ESP's log "
+            "may not show them yet. Ask again later."
         )
     logger.info("Drive %s reconciled with %s: %s", mailing.pk, esp_name, result.as_dict())
     return result
