@@ -39,6 +39,7 @@ import json
 import os
 import random
 import re
+import sys
 import threading
 import time
 import uuid
@@ -97,6 +98,12 @@ class FakeESPServer(ThreadingHTTPServer):
         ]
         self._log = open(log_path, "ab") if log_path else None  # noqa: SIM115
         self._thread: threading.Thread | None = None
+
+    def handle_error(self, request, client_address):
+        # A client that gave up (timeout) or was killed mid-call is expected here.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
 
     @property
     def port(self) -> int:

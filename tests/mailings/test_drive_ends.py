@@ -260,9 +260,7 @@ def test_mailing_status_review_pages_through_every_row_once(capsys, drive_with_u
     assert review["truncated"] is False
 
 
-def test_mailing_status_reports_the_three_reconciliation_figures(
-    capsys, drive_with_unknown_rows
-):
+def test_mailing_status_reports_the_three_reconciliation_figures(capsys, drive_with_unknown_rows):
     rows = Recipient.objects.filter(mailing=drive_with_unknown_rows).order_by("pk")
     Recipient.objects.filter(pk__in=list(rows.values_list("pk", flat=True)[:3])).update(
         status=Recipient.Status.SENT, esp_check=Recipient.EspCheck.SENT
@@ -326,9 +324,7 @@ def test_a_crlf_name_fails_alone_on_the_one_message_each_path_too(
     assert all("\n" not in m.subject and "\r" not in m.subject for m in mail.outbox)
 
 
-def test_a_line_break_in_a_name_used_only_in_the_body_still_sends(
-    make_drive, volunteer, school_a
-):
+def test_a_line_break_in_a_name_used_only_in_the_body_still_sends(make_drive, volunteer, school_a):
     ConsentedContactFactory(school=school_a, last_name="Smith\nJones")
     drive = mailing_start(
         actor=volunteer,

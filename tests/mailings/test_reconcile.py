@@ -124,9 +124,7 @@ def test_reconciling_proves_which_unknown_rows_were_sent_and_which_never_were(
     drain(drive)
     sent = Counter(record["to"] for record in read_log(server.log_path))
     assert sent == Counter(c.email for c in supporters)  # everyone exactly once
-    assert set(Recipient.objects.filter(mailing=drive).values_list("status", flat=True)) == {
-        "sent"
-    }
+    assert set(Recipient.objects.filter(mailing=drive).values_list("status", flat=True)) == {"sent"}
     assert mailing_unknown_figures(mailing=drive)["still_unknown"] == 0
 
 
@@ -216,9 +214,7 @@ class _PostmarkStub(BaseHTTPRequestHandler):
             self.send_response(401)
             self.end_headers()
             return
-        found = [
-            m for m in self.messages if query.get("recipient") in m["Recipients"]
-        ]
+        found = [m for m in self.messages if query.get("recipient") in m["Recipients"]]
         body = json.dumps({"TotalCount": len(found), "Messages": found}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
