@@ -100,15 +100,20 @@ def released_status(drive_status: str) -> str:
     return Recipient.Status.CANCELLED if drive_status in _ENDED else Recipient.Status.QUEUED
 
 
-def recipients_proven_sent(*, mailing_id: int, rows: list[tuple[int, str]]) -> dict[int, tuple]:
+def recipients_proven_sent(
+    *, mailing_id: int, rows: list[tuple[int, str]], hashes: dict[int, str] | None = None
+) -> dict[int, tuple]:
     """Rows (id, address) of this drive that a delivery event proves were sent.
 
     Returns {row id: (ESP message id, event type, when)}. Matches the event's row id or
-    the address's keyed hash (events carry no address), only this drive's events."""
+    the address's keyed hash (events carry no address), only this drive's events.
+    ``hashes`` ({row id: address hash}) saves hashing again when the caller has them."""
     if not rows:
         return {}
     ids = [pk for pk, _ in rows]
-    hashes = {address_hash(email): pk for pk, email in rows}
+    if hashes is None:
+        hashes = {pk: address_hash(email) for pk, email in rows}
+    hashes = {hashed: pk for pk, hashed in hashes.items()}
     events = (
         DeliveryEvent.objects.filter(mailing_id=mailing_id, event_type__in=SENT_PROOF)
         .filter(Q(recipient_id__in=ids) | Q(address_hash__in=list(hashes)))
@@ -161,8 +166,11 @@ def _recheck(
 ) -> tuple[list[Row], list[tuple[Row, str]]]:
     """Split claimed rows into those to send now and those to skip (why); rows a
     delivery event proves were already sent go to ``out.proven``."""
+    # Hashed here from the address itself, so a contact row with a stale or missing
+    # hash can never slip past the suppression list (or the delivery-event check).
+    hashes = {row.pk: address_hash(row.email) for row in rows}
     proven = recipients_proven_sent(
-        mailing_id=mailing_id, rows=[(row.pk, row.email) for row in rows]
+        mailing_id=mailing_id, rows=[(row.pk, row.email) for row in rows], hashes=hashes
     )
     for row in rows:
         if row.pk in proven:
@@ -179,9 +187,6 @@ def _recheck(
         .order_by()
         .values_list("contact_id", flat=True)
     )
-    # Hashed here from the address itself, so a contact row with a stale or missing
-    # hash can never slip past the suppression list.
-    hashes = {row.pk: address_hash(row.email) for row in rows}
     suppressed = set(
         Suppression.objects.filter(address_hash__in=list(hashes.values())).values_list(
             "address_hash", flat=True
