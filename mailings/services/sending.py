@@ -46,8 +46,10 @@ from __future__ import annotations
 import logging
 import math
 import random
+import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -132,10 +134,12 @@ def recipients_proven_sent(
 class _ChunkSizer:
     """Rows per ESP call from the measured time of this process's recent calls.
 
-    The smallest call that lets one worker keep up with the whole ``EMAIL_SEND_RATE``
-    (with 50% headroom), within ``chunk_cap``: n = rate × seconds per call × 1.5. If a
-    bigger call takes longer (per-row cost) the next estimate grows, so it settles on
-    what the rate needs, or on the cap when nothing smaller can keep up."""
+    The smallest call that lets this process's sending tasks together keep up with
+    ``EMAIL_SEND_RATE`` (with 50% headroom), within ``chunk_cap``: n = rate / tasks
+    sending here × seconds per call × 1.5. If a bigger call takes longer (per-row cost)
+    the next estimate grows, so it settles on what the rate needs, or on the cap when
+    nothing smaller can keep up. (Other consumer processes share the rate too, so this
+    errs on the big side, never below what one process needs.)"""
 
     HEADROOM = 1.5
     MINIMUM = 10
@@ -143,12 +147,26 @@ class _ChunkSizer:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.active = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def sending(self):
+        """Count a batch task as sending in this process while it runs."""
+        with self._lock:
+            self.active += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.active -= 1
 
     def size(self, *, esp_name: str, cap: int) -> int:
         per_call = self.seconds.get(esp_name)
         if per_call is None:
             return cap  # nothing measured yet: the configured ceiling
-        need = math.ceil(settings.EMAIL_SEND_RATE * per_call * self.HEADROOM)
+        share = settings.EMAIL_SEND_RATE / max(1, self.active)
+        need = math.ceil(share * per_call * self.HEADROOM)
         return max(1, min(cap, max(self.MINIMUM, need)))
 
     def observe(self, *, esp_name: str, seconds: float) -> None:
@@ -354,64 +372,72 @@ def mailing_batch_send(*, mailing_id: int, batch: int, connection=None) -> Batch
     connection = connection or get_connection()
     context = drive_context(mailing=mailing, connection=connection)
     sender = EspSender(context=context, connection=connection)
-    limiter = rate_limiter(esp=context.esp_name)
-    cap = chunk_cap(esp_name=context.esp_name, batched=context.batched)
+    connection.open()
+    try:
+        with chunk_sizer.sending():
+            _send_chunks(mailing_id=mailing_id, batch=batch, sender=sender, result=result)
+    finally:
+        connection.close()
+    if not result.stopped:
+        mailing_finish_if_settled(mailing_id=mailing_id)
+    return result
+
+
+def _send_chunks(*, mailing_id: int, batch: int, sender: EspSender, result: BatchResult) -> None:
+    """Claim, check, send and settle one chunk (one ESP call) after another."""
+    esp_name = sender.context.esp_name
+    limiter = rate_limiter(esp=esp_name)
+    cap = chunk_cap(esp_name=esp_name, batched=sender.context.batched)
     queued = Recipient.objects.filter(
         mailing_id=mailing_id, batch=batch, status=Recipient.Status.QUEUED
     )
-    connection.open()
-    try:
-        while True:
-            size = chunk_sizer.size(esp_name=context.esp_name, cap=cap)
-            ids = list(queued.order_by("pk").values_list("pk", flat=True)[:size])
-            if not ids:
-                break
-            if not _wait(limiter.reserve(len(ids)), mailing_id) or not _sending(mailing_id):
-                result.stopped = "paused or cancelled"
-                return result
-            began = time.monotonic()
-            token = uuid.uuid4().hex
-            now = timezone.now()
-            lease = now + timedelta(seconds=settings.MAILING_LEASE_SECONDS)
-            claimed = Recipient.objects.filter(pk__in=ids, status=Recipient.Status.QUEUED).update(
-                status=Recipient.Status.SENDING, claim=token, lease_until=lease, claimed_at=now
+    while True:
+        size = chunk_sizer.size(esp_name=esp_name, cap=cap)
+        ids = list(queued.order_by("pk").values_list("pk", flat=True)[:size])
+        if not ids:
+            return
+        if not _wait(limiter.reserve(len(ids)), mailing_id) or not _sending(mailing_id):
+            result.stopped = "paused or cancelled"
+            return
+        began = time.monotonic()
+        token = uuid.uuid4().hex
+        now = timezone.now()
+        lease = now + timedelta(seconds=settings.MAILING_LEASE_SECONDS)
+        claimed = Recipient.objects.filter(pk__in=ids, status=Recipient.Status.QUEUED).update(
+            status=Recipient.Status.SENDING, claim=token, lease_until=lease, claimed_at=now
+        )
+        if not claimed:
+            continue  # another task took them
+        rows = Row.claimed(token)
+        out = Outcomes()
+        keep, skipped = _recheck(rows, mailing_id=mailing_id, out=out)
+        transient = None
+        if keep:
+            try:
+                sender.send(keep, out)
+            except TransientEspError as exc:
+                transient = str(exc)
+        _settle(token=token, out=out, skipped=skipped)
+        result.sent += len(out.sent)
+        result.failed += len(out.failed)
+        result.unknown += len(out.unknown)
+        result.skipped += len(skipped)
+        result.proven += len(out.proven)
+        Mailing.objects.filter(pk=mailing_id).update(progress_at=timezone.now())
+        if transient is not None:
+            attempts = _release(mailing_id=mailing_id, token=token, reason=transient)
+            if attempts is not None:
+                result.retry_in = retry_delay(attempts)
+                _schedule_retry(mailing_id, batch, result.retry_in)
+            logger.info(
+                "Drive %s batch %s: transient ESP error, retry in %.1fs",
+                mailing_id,
+                batch,
+                result.retry_in or 0,
             )
-            if not claimed:
-                continue  # another task took them
-            rows = Row.claimed(token)
-            out = Outcomes()
-            keep, skipped = _recheck(rows, mailing_id=mailing_id, out=out)
-            transient = None
-            if keep:
-                try:
-                    sender.send(keep, out)
-                except TransientEspError as exc:
-                    transient = str(exc)
-            _settle(token=token, out=out, skipped=skipped)
-            result.sent += len(out.sent)
-            result.failed += len(out.failed)
-            result.unknown += len(out.unknown)
-            result.skipped += len(skipped)
-            result.proven += len(out.proven)
-            Mailing.objects.filter(pk=mailing_id).update(progress_at=timezone.now())
-            if transient is not None:
-                attempts = _release(mailing_id=mailing_id, token=token, reason=transient)
-                if attempts is not None:
-                    result.retry_in = retry_delay(attempts)
-                    _schedule_retry(mailing_id, batch, result.retry_in)
-                logger.info(
-                    "Drive %s batch %s: transient ESP error, retry in %.1fs",
-                    mailing_id,
-                    batch,
-                    result.retry_in or 0,
-                )
-                break
-            if keep:
-                chunk_sizer.observe(esp_name=context.esp_name, seconds=time.monotonic() - began)
-    finally:
-        connection.close()
-    mailing_finish_if_settled(mailing_id=mailing_id)
-    return result
+            return
+        if keep:
+            chunk_sizer.observe(esp_name=esp_name, seconds=time.monotonic() - began)
 
 
 def _schedule_retry(mailing_id: int, batch: int, delay: float) -> None:

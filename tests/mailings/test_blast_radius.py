@@ -26,6 +26,9 @@ def test_calls_to_a_slow_esp_carry_what_the_rate_needs_not_the_maximum(settings)
     assert sizer.size(esp_name="Mailgun", cap=1000) == 1000  # nothing measured yet
     sizer.observe(esp_name="Mailgun", seconds=1.0)
     assert sizer.size(esp_name="Mailgun", cap=1000) == 150  # 100/s × 1 s × 1.5
+    with sizer.sending(), sizer.sending():  # two tasks of this process share the rate
+        assert sizer.size(esp_name="Mailgun", cap=1000) == 75
+    assert sizer.active == 0
     sizer.observe(esp_name="Mailgun", seconds=1.0)
     assert sizer.size(esp_name="Mailgun", cap=100) == 100  # never past the ceiling
     fast = _ChunkSizer()
