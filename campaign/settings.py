@@ -165,6 +165,10 @@ else:
 
 # Email: the embedded outbox by default, a real ESP through Anymail when ANYMAIL_ESP is set.
 EMAIL_BACKEND, ANYMAIL = env_email(ENV)
+# Seconds Anymail waits for the ESP's answer. A call that times out may still have been
+# accepted, so its rows become "unknown" (see README "Email drives").
+ESP_TIMEOUT_SECONDS = env_float(ENV, "ESP_TIMEOUT_SECONDS", 30.0, minimum=1.0)
+ANYMAIL["REQUESTS_TIMEOUT"] = ESP_TIMEOUT_SECONDS
 OUTBOX_DIR = Path(env_str(ENV, "OUTBOX_DIR") or VAR_DIR / "outbox")
 DEFAULT_FROM_EMAIL = env_str(ENV, "DEFAULT_FROM_EMAIL", "Turnout <turnout@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
@@ -180,11 +184,20 @@ MAILING_BATCH_SIZE = env_int(ENV, "MAILING_BATCH_SIZE", 1000, minimum=1)
 MAILING_CHUNK_SECONDS = env_float(ENV, "MAILING_CHUNK_SECONDS", 2.0, minimum=0.01)
 # A row left "sending" this long (a killed consumer) becomes "unknown", never re-sent.
 MAILING_LEASE_SECONDS = env_int(ENV, "MAILING_LEASE_SECONDS", 300, minimum=1)
+if MAILING_LEASE_SECONDS <= ESP_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        f"MAILING_LEASE_SECONDS ({MAILING_LEASE_SECONDS}) must be longer than "
+        f"ESP_TIMEOUT_SECONDS ({ESP_TIMEOUT_SECONDS:g}): a row's lease must outlast its ESP call."
+    )
 # A sending drive with no progress for this long has its queued batches re-enqueued.
 MAILING_STALL_SECONDS = env_int(ENV, "MAILING_STALL_SECONDS", 120, minimum=1)
 # Transient ESP errors (429/5xx, refused connections): retries per row, backoff base.
 MAILING_MAX_ATTEMPTS = env_int(ENV, "MAILING_MAX_ATTEMPTS", 8, minimum=1)
 MAILING_RETRY_BASE_SECONDS = env_float(ENV, "MAILING_RETRY_BASE_SECONDS", 5.0, minimum=0.0)
+# How long after a send the ESP's event log is trusted to be complete: reconciliation
+# calls a row "proven not sent" only once its send is older than this (Mailgun advises
+# polling its events no closer than half an hour to the present).
+MAILING_RECONCILE_LAG_SECONDS = env_int(ENV, "MAILING_RECONCILE_LAG_SECONDS", 1800, minimum=0)
 # How long an unsubscribe link in a sent email keeps working.
 MAILING_UNSUBSCRIBE_MAX_AGE_DAYS = env_int(ENV, "MAILING_UNSUBSCRIBE_MAX_AGE_DAYS", 400, minimum=1)
 # --- end of email drives ------------------------------------------------------------

@@ -20,6 +20,7 @@ from mailings.selectors import (
     EXCLUSION_REASONS,
     audience_breakdown,
     mailing_progress,
+    mailing_unknown_figures,
     preview_contact,
 )
 from mailings.services import (
@@ -28,12 +29,14 @@ from mailings.services import (
     mailing_create,
     mailing_pause,
     mailing_resume,
+    mailing_send_again,
     mailing_start,
     mailing_test_send,
     mailing_update,
     mailing_validate,
     recipients_requeue,
 )
+from mailings.services.reconcile import mailing_reconcile
 
 AUDIENCE = ["districts", "schools", "tags", "roles", "gotv_statuses"]
 
@@ -101,6 +104,45 @@ def cancel(modeladmin, request, queryset):
     _run(modeladmin, request, queryset, mailing_cancel, "cancelled")
 
 
+@admin.action(description="Ask the ESP which unknown rows it accepted (reconcile)")
+def reconcile(modeladmin, request, queryset):
+    for mailing in queryset:
+        try:
+            result = mailing_reconcile(actor=request.user, mailing=mailing)
+        except PermissionDenied as exc:
+            modeladmin.message_user(request, f"{mailing}: {exc}", messages.ERROR)
+            continue
+        if not result.supported:
+            modeladmin.message_user(
+                request, f"{mailing}: cannot ask {result.esp}: {result.note}.", messages.WARNING
+            )
+            continue
+        figures = mailing_unknown_figures(mailing=mailing)
+        text = (
+            f"{mailing}: asked {result.esp} about {result.checked} unknown rows. "
+            f"Proven sent {figures['proven_sent']}, proven not sent {figures['proven_not_sent']}"
+            f" (safe to send again), still unknown {figures['still_unknown']}."
+        )
+        if result.note:
+            text += f" {result.note}"
+        for error in result.errors:
+            text += f" Could not ask the ESP: {error}."
+        modeladmin.message_user(
+            request, text, messages.WARNING if result.errors else messages.SUCCESS
+        )
+
+
+@admin.action(description="Send again to rows the ESP proved it never accepted")
+def send_again(modeladmin, request, queryset):
+    for mailing in queryset:
+        try:
+            count = mailing_send_again(actor=request.user, mailing=mailing)
+        except PermissionDenied as exc:
+            modeladmin.message_user(request, f"{mailing}: {exc}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"{mailing}: {count} rows queued to send again.")
+
+
 @admin.action(description="Send me a test of selected drives")
 def test_send(modeladmin, request, queryset):
     for mailing in queryset:
@@ -131,12 +173,13 @@ class MailingAdmin(ScopedModelAdmin):
     list_filter = ["status"]
     search_fields = ["name", "subject"]
     filter_horizontal = ["districts", "schools", "tags"]
-    actions = [start, approve, pause, resume, cancel, test_send]
+    actions = [start, approve, pause, resume, cancel, reconcile, send_again, test_send]
     state_fields = [
         "status",
         "status_reason",
         "audience",
         "progress",
+        "unsure",
         "report_link",
         "preview_link",
         "created_by",
@@ -179,6 +222,21 @@ class MailingAdmin(ScopedModelAdmin):
             return "—"
         counts = {k: v for k, v in mailing_progress(mailing=obj).items() if v}
         return ", ".join(f"{v} {k}" for k, v in counts.items()) or "nobody"
+
+    @admin.display(description="Unsure sends (after reconciliation)")
+    def unsure(self, obj: Mailing) -> str:
+        if obj.pk is None or obj.started_at is None:
+            return "—"
+        figures = mailing_unknown_figures(mailing=obj)
+        if not any(figures.values()):
+            return "None: every send has a known outcome."
+        return format_html(
+            "<strong>{}</strong> proven sent, <strong>{}</strong> proven not sent (safe to "
+            "send again), <strong>{}</strong> still unknown",
+            figures["proven_sent"],
+            figures["proven_not_sent"],
+            figures["still_unknown"],
+        )
 
     @admin.display(description="Delivery report")
     def report_link(self, obj: Mailing) -> str:
@@ -294,7 +352,7 @@ class RecipientAdmin(ScopedModelAdmin):
     """Per-recipient state; filter on "Unknown (review)" for rows a crash left unsure."""
 
     list_display = ["email", "mailing", "status", "esp_message_id", "sent_at", "attempts", "error"]
-    list_filter = ["status"]
+    list_filter = ["status", "esp_check"]
     search_fields = ["email", "esp_message_id"]
     list_select_related = ["mailing"]
     readonly_fields = [*(f.name for f in Recipient._meta.fields), "delivery_timeline"]

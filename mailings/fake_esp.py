@@ -8,10 +8,19 @@ with HTTP basic auth ``api:<key>`` and the form fields Anymail sends (``from``, 
 
 Every accepted message is written, one JSON line per recipient with Mailgun's
 ``%recipient.KEY%`` substitution applied, to the log file *before* the answer is
-sent: the log is the ground truth of who was sent what. Failures can be injected:
+sent: the log is the ground truth of who was sent what.
+
+It also serves Mailgun's events API as reconciliation reads it - ``GET
+/v3/<domain>/events`` with ``begin``/``end`` (epoch seconds), ``ascending``, ``limit``
+(at most 300), ``event`` (``accepted``, or ``accepted OR rejected``), ``recipient`` and
+``tags`` filters, and ``paging.next`` URLs - listing one "accepted" event per logged
+recipient (read back from the log at start, so a restarted fake still knows) with the
+message's ``user-variables``, and one "rejected" event per address it refused. Failures can be injected:
 latency per call, a share of calls answered 429/500 (nothing accepted), a share of
-calls that hang past the client's timeout (nothing accepted), and addresses refused
-with Mailgun's 400 for invalid recipients.
+calls that hang past the client's timeout (nothing accepted), a share accepted but
+answered only after the client's timeout ("late": the client cannot know), addresses
+refused with Mailgun's 400 for invalid recipients, and a fixed ``script`` of outcomes
+for the first calls (``ok``, ``fail``, ``timeout``, ``late``).
 
 Run it::
 
@@ -30,14 +39,18 @@ import json
 import os
 import random
 import re
+import sys
 import threading
 import time
+import uuid
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 _PATH = re.compile(r"^/v3/([^/]+)/messages/?$")
+_EVENTS_PATH = re.compile(r"^/v3/([^/]+)/events/?$")
+EVENTS_PAGE_MAX = 300
 _VARIABLE = re.compile(r"%recipient\.([^%]+)%")
 
 
@@ -57,6 +70,8 @@ class FakeESPServer(ThreadingHTTPServer):
         fail_codes: tuple[int, ...] = (429, 500),
         timeout_rate: float = 0.0,
         timeout_seconds: float = 30.0,
+        late_rate: float = 0.0,
+        script: list[str] | None = None,
         reject_pattern: str | None = None,
         store_bodies: bool = False,
         seed: int | None = None,
@@ -69,14 +84,26 @@ class FakeESPServer(ThreadingHTTPServer):
         self.fail_codes = fail_codes
         self.timeout_rate = timeout_rate
         self.timeout_seconds = timeout_seconds
+        self.late_rate = late_rate
+        self.script = list(script or [])
         self.reject = re.compile(reject_pattern) if reject_pattern else None
         self.store_bodies = store_bodies
         self.random = random.Random(seed)
         self.lock = threading.Lock()
         self.counter = itertools.count(1)
         self.stats = {"calls": 0, "accepted_calls": 0, "messages": 0, "failed_calls": 0}
+        # The events API's store: every accepted recipient (and refused address).
+        self.events: list[dict] = [
+            _accepted_event(record) for record in (read_log(log_path) if log_path else [])
+        ]
         self._log = open(log_path, "ab") if log_path else None  # noqa: SIM115
         self._thread: threading.Thread | None = None
+
+    def handle_error(self, request, client_address):
+        # A client that gave up (timeout) or was killed mid-call is expected here.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
 
     @property
     def port(self) -> int:
@@ -101,11 +128,15 @@ class FakeESPServer(ThreadingHTTPServer):
     def draw(self) -> str:
         with self.lock:
             self.stats["calls"] += 1
+            if self.script:
+                return self.script.pop(0)
             roll = self.random.random()
         if roll < self.timeout_rate:
             return "timeout"
         if roll < self.timeout_rate + self.fail_rate:
             return "fail"
+        if roll < self.timeout_rate + self.fail_rate + self.late_rate:
+            return "late"
         return "ok"
 
     def accept(self, domain: str, fields: list[tuple[str, str]]) -> tuple[str, int]:
@@ -147,9 +178,68 @@ class FakeESPServer(ThreadingHTTPServer):
             if self._log and data:
                 self._log.write(data)
                 self._log.flush()
+            self.events.extend(_accepted_event(json.loads(line)) for line in lines)
             self.stats["accepted_calls"] += 1
             self.stats["messages"] += len(recipients)
         return message_id, len(recipients)
+
+    def rejected(self, recipients: list[str], fields: list[tuple[str, str]]) -> None:
+        now = time.time()
+        variables = {k[2:]: v for k, v in fields if k.startswith("v:")}
+        with self.lock:
+            for address in recipients:
+                self.events.append(
+                    {
+                        "id": uuid.uuid4().hex,
+                        "event": "rejected",
+                        "timestamp": now,
+                        "recipient": address,
+                        "tags": [v for k, v in fields if k == "o:tag"],
+                        "user-variables": dict(variables),
+                        "message": {"headers": {}},
+                        "reject": {"reason": "invalid recipient"},
+                    }
+                )
+
+    def find_events(self, query: dict[str, str]) -> list[dict]:
+        """Events matching a Mailgun events query, in time order (or reversed)."""
+        begin = float(query["begin"]) if query.get("begin") else None
+        end = float(query["end"]) if query.get("end") else None
+        kinds = {k.strip() for k in query["event"].split(" OR ")} if query.get("event") else None
+        recipient = query.get("recipient", "").strip().lower() or None
+        tag = query.get("tags") or None
+        with self.lock:
+            found = [
+                event
+                for event in self.events
+                if (begin is None or event["timestamp"] >= begin)
+                and (end is None or event["timestamp"] <= end)
+                and (kinds is None or event["event"] in kinds)
+                and (recipient is None or event["recipient"].lower() == recipient)
+                and (tag is None or tag in event["tags"])
+            ]
+        found.sort(key=lambda event: event["timestamp"])
+        if query.get("ascending", "yes") == "no":
+            found.reverse()
+        return found
+
+
+def _accepted_event(record: dict) -> dict:
+    return {
+        "id": f"{record['message_id']}/{record['to']}",
+        "event": "accepted",
+        "timestamp": record["time"],
+        "recipient": record["to"],
+        "tags": record.get("tags", []),
+        "user-variables": record.get("variables", {}),
+        "message": {
+            "headers": {
+                "message-id": record["message_id"].strip("<>"),
+                "to": record["to"],
+                "subject": record.get("subject", ""),
+            }
+        },
+    }
 
 
 def _addr_spec(value: str) -> str:
@@ -187,12 +277,48 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _authorised(self) -> bool:
+        expected = "Basic " + base64.b64encode(f"api:{self.server.api_key}".encode()).decode()
+        if self.headers.get("Authorization") != expected:
+            self._reply(401, {"message": "Forbidden"})
+            return False
+        return True
+
     def do_GET(self):  # noqa: N802
         if self.path == "/stats":
             with self.server.lock:
                 self._reply(200, dict(self.server.stats))
             return
+        url = urlsplit(self.path)
+        match = _EVENTS_PATH.match(url.path)
+        if match is not None:
+            if self._authorised():
+                self._events(match.group(1), url)
+            return
         self._reply(200, {"message": "Mailgun Magnificent API"})
+
+    def _events(self, domain: str, url) -> None:
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        try:
+            limit = min(EVENTS_PAGE_MAX, int(query.get("limit") or 100))
+            skip = int(query.pop("page", "0") or 0)
+            found = self.server.find_events(query)
+        except ValueError:
+            self._reply(400, {"message": "Invalid events query"})
+            return
+        items = found[skip : skip + limit]
+        base = f"http://{self.headers.get('Host')}/v3/{domain}/events?"
+        following = urlencode({**query, "page": str(skip + len(items))})
+        self._reply(
+            200,
+            {
+                "items": items,
+                "paging": {
+                    "next": base + following,
+                    "first": base + urlencode({**query, "page": "0"}),
+                },
+            },
+        )
 
     def do_POST(self):  # noqa: N802
         length = int(self.headers.get("Content-Length") or 0)
@@ -201,9 +327,7 @@ class _Handler(BaseHTTPRequestHandler):
         if match is None:
             self._reply(404, {"message": "Not found"})
             return
-        expected = "Basic " + base64.b64encode(f"api:{self.server.api_key}".encode()).decode()
-        if self.headers.get("Authorization") != expected:
-            self._reply(401, {"message": "Forbidden"})
+        if not self._authorised():
             return
         outcome = self.server.draw()
         if self.server.latency:
@@ -225,12 +349,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(400, {"message": "'to' parameter is missing"})
             return
         if self.server.reject and any(self.server.reject.search(r) for r in recipients):
+            self.server.rejected([r for r in recipients if self.server.reject.search(r)], fields)
             self._reply(
                 400,
                 {"message": "'to' parameter is not a valid address. please check documentation"},
             )
             return
         message_id, _ = self.server.accept(match.group(1), fields)
+        if outcome == "late":
+            # Accepted and logged, but the answer comes after the client gave up.
+            time.sleep(self.server.timeout_seconds)
+            self.close_connection = True
+            return
         self._reply(200, {"id": message_id, "message": "Queued. Thank you."})
 
 
@@ -261,6 +391,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout-rate", type=float, default=0.0, help="share of calls that hang")
     parser.add_argument("--timeout-seconds", type=float, default=30.0)
     parser.add_argument(
+        "--late-rate", type=float, default=0.0, help="share accepted but answered too late"
+    )
+    parser.add_argument(
         "--reject-pattern", default=None, help="regex of addresses refused with 400"
     )
     parser.add_argument("--store-bodies", action="store_true")
@@ -275,6 +408,7 @@ def main(argv: list[str] | None = None) -> None:
         fail_codes=tuple(int(c) for c in args.fail_codes.split(",") if c.strip()),
         timeout_rate=args.timeout_rate,
         timeout_seconds=args.timeout_seconds,
+        late_rate=args.late_rate,
         reject_pattern=args.reject_pattern,
         store_bodies=args.store_bodies,
         seed=args.seed,

@@ -97,8 +97,16 @@ class RecipientQuerySet(models.QuerySet):
         return self.filter(mailing__in=Mailing.objects.visible_to(user))
 
 
+class EspCheck(models.TextChoices):
+    NONE = "", "Not checked"
+    SENT = "sent", "Proven sent (the ESP accepted it)"
+    NOT_SENT = "not_sent", "Proven not sent (safe to send again)"
+
+
 class Recipient(models.Model):
     """One supporter in one drive: snapshotted at start, claimed by exactly one send."""
+
+    EspCheck = EspCheck
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -129,6 +137,15 @@ class Recipient(models.Model):
     esp_message_id = models.CharField(max_length=255, blank=True, default="", db_default="")
     esp_status = models.CharField(max_length=32, blank=True, default="", db_default="")
     error = models.CharField(max_length=500, blank=True, default="", db_default="")
+    # When a task last claimed the row: the ESP call happened shortly after, so
+    # reconciliation asks the ESP's log about this time window.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # What the ESP's own record (its event log, or an event it reported) proved about
+    # a row whose send was unsure: accepted (sent) or never accepted (safe to send again).
+    esp_check = models.CharField(
+        max_length=8, choices=EspCheck.choices, blank=True, default="", db_default=""
+    )
+    esp_checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_default=models.functions.Now())
 
     objects = RecipientQuerySet.as_manager()

@@ -108,6 +108,52 @@ def mailing_is_settled(*, mailing: Mailing) -> bool:
     ).exists()
 
 
+def mailing_unknown_figures(*, mailing: Mailing) -> dict[str, int]:
+    """What is known about the rows whose send was unsure (the drive page and
+    ``mailing_status`` show these three numbers):
+
+    * ``proven_sent``: the ESP's own record (its event log, or an event it reported)
+      proved it accepted the message; settled as sent;
+    * ``proven_not_sent``: the ESP's event log proved it never accepted it: safe to send
+      again;
+    * ``still_unknown``: no proof either way yet (ask the ESP again later, or check).
+    """
+    Check = Recipient.EspCheck
+    unknown = Q(status=Recipient.Status.UNKNOWN)
+    return (
+        Recipient.objects.filter(mailing=mailing)
+        .filter(unknown | ~Q(esp_check=""))
+        .aggregate(
+            proven_sent=Count("pk", filter=Q(esp_check=Check.SENT)),
+            proven_not_sent=Count("pk", filter=unknown & Q(esp_check=Check.NOT_SENT)),
+            still_unknown=Count("pk", filter=unknown & ~Q(esp_check=Check.NOT_SENT)),
+        )
+    )
+
+
+def review_page(*, mailing: Mailing, offset: int = 0, limit: int = 1000) -> dict:
+    """One page of a drive's rows to review (unknown), with the total, so a reader
+    always knows whether the list was cut and where the next page starts."""
+    rows = Recipient.objects.filter(mailing=mailing, status=Recipient.Status.UNKNOWN)
+    total = rows.count()
+    offset, limit = max(0, offset), max(1, limit)
+    page = [
+        {"id": pk, "email": email, "reason": error, "esp_check": check or "unchecked"}
+        for pk, email, error, check in rows.order_by("pk").values_list(
+            "pk", "email", "error", "esp_check"
+        )[offset : offset + limit]
+    ]
+    following = offset + len(page)
+    return {
+        "total": total,
+        "offset": offset,
+        "limit": limit,
+        "truncated": following < total,
+        "next_offset": following if following < total else None,
+        "rows": page,
+    }
+
+
 def recipients_for_review(*, user, mailing: Mailing | None = None) -> QuerySet[Recipient]:
     """Rows whose fate is unknown (a crash or a timeout mid-send): for a person to check."""
     rows = Recipient.objects.visible_to(user).filter(status=Recipient.Status.UNKNOWN)

@@ -14,3 +14,15 @@ def mailing_batch_task(mailing_id: int, batch: int) -> None:
 @db_periodic_task(crontab(minute="*"))
 def mailings_sweep_task() -> None:
     mailings_sweep()
+
+
+@db_task()
+def mailing_reconcile_task(mailing_id: int) -> None:
+    """Reconcile a drive with the ESP's log in the background (the caller has checked
+    the person may); the figures are then read with mailing_unknown_figures."""
+    from mailings.models import Mailing
+    from mailings.services.reconcile import mailing_reconcile
+
+    mailing = Mailing.objects.filter(pk=mailing_id).first()
+    if mailing is not None:
+        mailing_reconcile(actor=None, mailing=mailing)

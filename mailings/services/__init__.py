@@ -2,10 +2,12 @@
 
 from mailings.services.compose import mailing_create, mailing_update, mailing_validate
 from mailings.services.drive import (
+    drive_settle_stragglers,
     mailing_approve,
     mailing_cancel,
     mailing_pause,
     mailing_resume,
+    mailing_send_again,
     mailing_start,
     mailings_start_due,
     mailings_sweep,
@@ -20,6 +22,7 @@ from mailings.services.unsubscribe import (
 )
 
 __all__ = [
+    "drive_settle_stragglers",
     "mailing_approve",
     "mailing_batch_send",
     "mailing_cancel",
@@ -27,6 +30,7 @@ __all__ = [
     "mailing_pause",
     "mailing_preview",
     "mailing_resume",
+    "mailing_send_again",
     "mailing_start",
     "mailing_test_send",
     "mailing_update",

@@ -3,12 +3,13 @@ cancel, and the sweeper that keeps crashed or stalled drives honest."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from campaign.models import AuditEvent
@@ -18,7 +19,13 @@ from campaign.services import audit_record
 from mailings.models import Mailing, Recipient
 from mailings.selectors import audience_breakdown, audience_contacts
 from mailings.services.compose import mailing_validate
-from mailings.services.sending import mailing_finish_if_settled
+from mailings.services.sending import (
+    mailing_finish_if_settled,
+    recipients_proven_sent,
+    released_status,
+)
+
+logger = logging.getLogger(__name__)
 
 Status = Mailing.Status
 
@@ -220,10 +227,38 @@ def mailing_cancel(*, actor, mailing: Mailing, reason: str = "") -> Mailing:
     )[:300]
     mailing.finished_at = timezone.now()
     mailing.save(update_fields=["status", "status_reason", "finished_at", "updated_at"])
-    Recipient.objects.filter(mailing=mailing, status=Recipient.Status.QUEUED).update(
-        status=Recipient.Status.CANCELLED
-    )
+    # Rows in an ESP call right now are settled by that call: sent, failed, unknown, or
+    # (a transient error) cancelled by the release, which waits for this lock.
+    drive_settle_stragglers(mailing_id=mailing.pk)
     return mailing
+
+
+def drive_settle_stragglers(*, mailing_id: int) -> int:
+    """Queued rows of a drive that is no longer sending get the fate ``released_status``
+    gives them: cancelled for a cancelled drive; a paused drive keeps them for its resume.
+    A done drive with queued rows (a "send again" racing the finish) is re-opened so
+    they go. Returns how many rows changed (or were re-opened)."""
+    mailing = Mailing.objects.filter(pk=mailing_id).only("status").first()
+    if mailing is None or mailing.status in (Status.SENDING, Status.PAUSED):
+        return 0
+    queued = Recipient.objects.filter(mailing_id=mailing_id, status=Recipient.Status.QUEUED)
+    if mailing.status == Status.DONE:
+        with transaction.atomic():
+            reopened = Mailing.objects.filter(pk=mailing_id, status=Status.DONE).update(
+                status=Status.SENDING, finished_at=None, progress_at=timezone.now()
+            )
+            if reopened:
+                _enqueue(mailing_id, _queued_batches(mailing_id))
+                return queued.count()
+        return 0
+    if released_status(mailing.status) == Recipient.Status.CANCELLED:
+        return queued.update(
+            status=Recipient.Status.CANCELLED,
+            claim="",
+            lease_until=None,
+            error=f"Drive {mailing.get_status_display().lower()} before this row was sent",
+        )
+    return 0
 
 
 def _queued_batches(mailing_id: int) -> list[int]:
@@ -264,6 +299,9 @@ def mailings_sweep(*, now=None) -> dict[str, int]:
     * sending drives with no progress for ``MAILING_STALL_SECONDS`` get their queued
       batches re-enqueued (a duplicate task claims nothing, so this is always safe);
     * drives with nothing left queued or sending are marked done;
+    * drives no longer sending with rows still queued (a race with a cancel, a send
+      again racing the finish) are settled, and logged as an error: "queued row in a
+      finished drive" must never last longer than one sweep;
     * scheduled drives whose time has come start.
     """
     now = now or timezone.now()
@@ -286,19 +324,58 @@ def mailings_sweep(*, now=None) -> dict[str, int]:
                 batches = _queued_batches(mailing_id)
                 _enqueue(mailing_id, batches)
                 requeued += len(batches)
+    stragglers = 0
+    queued = Recipient.objects.filter(mailing_id=OuterRef("pk"), status=Recipient.Status.QUEUED)
+    for mailing_id, status in (
+        Mailing.objects.filter(status__in=[Status.CANCELLED, Status.DONE])
+        .filter(Exists(queued))
+        .values_list("pk", "status")
+    ):
+        changed = drive_settle_stragglers(mailing_id=mailing_id)
+        if changed:
+            stragglers += changed
+            logger.error(
+                "Drive %s was %s with %d rows still queued; settled them (see sweeper)",
+                mailing_id,
+                status,
+                changed,
+            )
     started = mailings_start_due(now=now)
-    return {"unknown": expired, "requeued": requeued, "finished": finished, "started": len(started)}
+    return {
+        "unknown": expired,
+        "requeued": requeued,
+        "finished": finished,
+        "stragglers": stragglers,
+        "started": len(started),
+    }
 
 
 @transaction.atomic
 def recipients_requeue(*, actor, recipients) -> int:
-    """An organiser has checked that "unknown" rows never reached the ESP (no delivery
-    event, nothing in the ESP's logs): send them after all. Only unknown rows change."""
+    """Send unknown rows after all ("Send again"): rows the ESP's log proved it never
+    accepted (see ``mailing_reconcile``), or that an organiser has checked never reached
+    it. Only unknown rows change; a row a delivery event proves was sent is settled as
+    sent instead (and checked again right before the send)."""
     if not _is_organiser(actor):
         raise PermissionDenied("Only organisers can re-send unknown rows.")
     ids = [row.pk for row in recipients]
     rows = Recipient.objects.filter(pk__in=ids, status=Recipient.Status.UNKNOWN)
-    mailing_ids = sorted(set(rows.values_list("mailing_id", flat=True)))
+    by_drive: dict[int, list[tuple[int, str]]] = {}
+    for pk, mailing_id, email in rows.values_list("pk", "mailing_id", "email"):
+        by_drive.setdefault(mailing_id, []).append((pk, email))
+    now = timezone.now()
+    for mailing_id, pairs in by_drive.items():
+        for pk, (message_id, event_type, _) in recipients_proven_sent(
+            mailing_id=mailing_id, rows=pairs
+        ).items():
+            Recipient.objects.filter(pk=pk, status=Recipient.Status.UNKNOWN).update(
+                status=Recipient.Status.SENT,
+                esp_check=Recipient.EspCheck.SENT,
+                esp_checked_at=now,
+                esp_message_id=message_id[:255],
+                error=f"Not sent again: the ESP had already reported it {event_type}",
+            )
+    mailing_ids = sorted(by_drive)
     count = rows.update(
         status=Recipient.Status.QUEUED,
         claim="",
@@ -313,10 +390,8 @@ def recipients_requeue(*, actor, recipients) -> int:
             mailing.save(update_fields=["status", "finished_at", "progress_at", "updated_at"])
         if mailing.status == Status.SENDING:
             _enqueue(mailing_id, _queued_batches(mailing_id))
-        elif mailing.status == Status.CANCELLED:
-            Recipient.objects.filter(mailing=mailing, status=Recipient.Status.QUEUED).update(
-                status=Recipient.Status.CANCELLED
-            )
+        else:
+            drive_settle_stragglers(mailing_id=mailing_id)
         audit_record(
             actor=actor,
             action=AuditEvent.Action.DRIVE_START,
@@ -325,3 +400,15 @@ def recipients_requeue(*, actor, recipients) -> int:
             detail={"requeued": "unknown rows re-sent after review"},
         )
     return count
+
+
+def mailing_send_again(*, actor, mailing: Mailing) -> int:
+    """Send again the rows of one drive that reconciliation proved the ESP never
+    accepted (safe: nobody gets a second copy). Still-unknown rows are left alone."""
+    _may_change(actor, mailing)
+    rows = Recipient.objects.filter(
+        mailing=mailing,
+        status=Recipient.Status.UNKNOWN,
+        esp_check=Recipient.EspCheck.NOT_SENT,
+    )
+    return recipients_requeue(actor=actor, recipients=list(rows.only("pk")))

@@ -9,18 +9,27 @@ answer into sent, refused, transient or unknown.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 
 import requests
 from anymail.exceptions import AnymailError
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import BadHeaderError, EmailMultiAlternatives
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from campaign.links import voted_url
 from campaign.selectors import campaign_active
-from mailings.merge import BATCH_LIMITS, PLACEHOLDERS, Template, fill, merge_data, render
+from mailings.merge import (
+    BATCH_LIMITS,
+    FIELDS,
+    PLACEHOLDERS,
+    Template,
+    fill,
+    merge_data,
+    render,
+)
 from mailings.models import Mailing, Recipient
 from mailings.services.compose import mailing_validate
 from mailings.services.unsubscribe import unsubscribe_url
@@ -33,6 +42,10 @@ METADATA_MAILING_ID = "mailing_id"
 METADATA_RECIPIENT_ID = "recipient_id"
 # Per-recipient ESP statuses that mean the ESP will not deliver.
 _REFUSED = {"rejected", "invalid", "failed"}
+# A merge value in a header must be one line: no line breaks (including the Unicode
+# ones Python's email package splits on) and no other control characters.
+_NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+_SUBJECT_FIELD = re.compile(r"\{\{([a-z_]+)\}\}")
 
 
 @dataclass(frozen=True)
@@ -123,10 +136,19 @@ def recipient_values(*, row: Row, fields: frozenset[str]) -> dict[str, str]:
     return values
 
 
-def chunk_size(*, esp_name: str, batched: bool) -> int:
+def chunk_cap(*, esp_name: str, batched: bool) -> int:
+    """The most rows one ESP call may carry: the ESP's batch limit, the batch, and
+    ``MAILING_CHUNK_SECONDS`` of the global rate (pause/cancel act between calls).
+    Without batch sending each call carries one message, so one row is claimed at a time."""
+    if not batched:
+        return 1
     by_rate = max(1, int(settings.EMAIL_SEND_RATE * settings.MAILING_CHUNK_SECONDS))
-    limit = BATCH_LIMITS.get(esp_name, 1000) if batched else 1000
+    limit = BATCH_LIMITS.get(esp_name, 1000)
     return max(1, min(settings.MAILING_BATCH_SIZE, limit, by_rate))
+
+
+class MessageBuildError(Exception):
+    """One recipient's message cannot be built; the reason names no personal data."""
 
 
 class TransientEspError(Exception):
@@ -138,10 +160,13 @@ class Outcomes:
     sent: list[tuple[Row, str, str]] = field(default_factory=list)
     failed: list[tuple[Row, str]] = field(default_factory=list)
     unknown: list[tuple[Row, str]] = field(default_factory=list)
+    # Settled without sending: the ESP had already reported this message (row, id, event).
+    proven: list[tuple[Row, str, str]] = field(default_factory=list)
 
 
 def _classify(exc: Exception) -> tuple[str, str]:
-    """transient (safe to retry), ambiguous (may have been accepted) or permanent."""
+    """transient (safe to retry), ambiguous (may have been accepted), unbuildable
+    (nothing left: the message itself is wrong) or permanent (the ESP refused)."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return "transient", "ESP connection timed out"
     if isinstance(exc, requests.exceptions.Timeout):
@@ -152,6 +177,9 @@ def _classify(exc: Exception) -> tuple[str, str]:
         if "NewConnectionError" in type(reason).__name__ or "refused" in str(reason).lower():
             return "transient", "ESP refused the connection"
         return "ambiguous", "Connection to the ESP dropped; the message may have been accepted"
+    if isinstance(exc, (BadHeaderError, UnicodeError)) or type(exc) is ValueError:
+        # Raised while the message is put together, before anything leaves.
+        return "unbuildable", f"the message could not be put together ({type(exc).__name__})"
     status = getattr(exc, "status_code", None)
     if status is not None and (status == 429 or status >= 500):
         return "transient", f"ESP answered HTTP {status}"
@@ -178,30 +206,68 @@ class EspSender:
             {"candidate": context.candidate, "ballot_closes": context.ballot_closes},
         )
         self.fields = self.template.fields
+        self.subject_fields = frozenset(_SUBJECT_FIELD.findall(self.template.subject))
         self.esp_template = self.template.for_esp(context.placeholder) if context.batched else None
 
     def _values(self, row: Row) -> dict[str, str]:
-        return recipient_values(row=row, fields=self.fields)
+        """One recipient's merge values, checked; MessageBuildError if unusable."""
+        try:
+            values = recipient_values(row=row, fields=self.fields)
+        except Exception as exc:  # noqa: BLE001 - the reason is logged without the values
+            raise MessageBuildError(
+                f"a merge value could not be made ({type(exc).__name__})"
+            ) from None
+        for name in self.subject_fields:
+            if _NOT_ONE_LINE.search(values.get(name, "")):
+                label = FIELDS.get(name, name).lower()
+                raise MessageBuildError(
+                    f"the {label} ({name}) contains a line break or control character, "
+                    "which cannot go in the subject; correct the supporter's record"
+                )
+        return values
 
-    def _message(self, rows: list[Row]) -> EmailMultiAlternatives:
+    def _build_failed(self, row: Row, exc: Exception, out: Outcomes) -> None:
+        reason = f"Message not built: {exc}"[:480]
+        # Row id and reason only: the values themselves (a name, an address) stay out
+        # of the log, and no traceback is written.
+        logger.warning("Drive %s, recipient row %s: %s", self.context.mailing.pk, row.pk, reason)
+        out.failed.append((row, reason))
+
+    def _message(self, rows: list[Row], out: Outcomes) -> tuple[EmailMultiAlternatives, list[Row]]:
+        """The message for ``rows`` and the rows it carries; a row whose message cannot
+        be built is failed (in ``out``) and left out, so the others still go."""
         mailing = self.context.mailing
+        kept: list[Row] = []
         if self.esp_template is not None:
             template = self.esp_template
             data, headers = {}, {}
             for row in rows:
-                values = self._values(row)
-                data[row.email] = merge_data(values, self.fields)
+                try:
+                    values = self._values(row)
+                    row_data = merge_data(values, self.fields)
+                except (MessageBuildError, ValueError) as exc:
+                    self._build_failed(row, exc, out)
+                    continue
+                data[row.email] = row_data
                 headers[row.email] = {"List-Unsubscribe": f"<{values['unsubscribe_url']}>"}
+                kept.append(row)
             extra = dict(ONE_CLICK_HEADER)
         else:
-            values = self._values(rows[0])
+            try:
+                values = self._values(rows[0])
+            except MessageBuildError as exc:
+                self._build_failed(rows[0], exc, out)
+                return None, []
+            kept = rows[:1]
             template = render(self.template, values)
             extra = {**ONE_CLICK_HEADER, "List-Unsubscribe": f"<{values['unsubscribe_url']}>"}
+        if not kept:
+            return None, []
         message = EmailMultiAlternatives(
             subject=template.subject,
             body=template.text,
             from_email=self.from_email,
-            to=[row.email for row in rows],
+            to=[row.email for row in kept],
             reply_to=self.reply_to,
             headers=extra,
             connection=self.connection,
@@ -213,11 +279,11 @@ class EspSender:
             message.merge_data = data
             message.merge_headers = headers
             message.merge_metadata = {
-                row.email: {METADATA_RECIPIENT_ID: str(row.pk)} for row in rows
+                row.email: {METADATA_RECIPIENT_ID: str(row.pk)} for row in kept
             }
         else:
-            message.metadata[METADATA_RECIPIENT_ID] = str(rows[0].pk)
-        return message
+            message.metadata[METADATA_RECIPIENT_ID] = str(kept[0].pk)
+        return message, kept
 
     def send(self, rows: list[Row], out: Outcomes) -> None:
         """Send ``rows`` (all batched, or one at a time); raises TransientEspError to retry."""
@@ -228,11 +294,16 @@ class EspSender:
             self._post(rows, out)
 
     def _post(self, rows: list[Row], out: Outcomes) -> None:
-        message = self._message(rows)
+        message, rows = self._message(rows, out)
+        if message is None:
+            return
         try:
             message.send()
         except Exception as exc:
             kind, reason = _classify(exc)
+            if kind == "unbuildable" and len(rows) == 1:
+                self._build_failed(rows[0], MessageBuildError(reason), out)
+                return
             if kind == "transient":
                 raise TransientEspError(reason) from exc
             if kind == "ambiguous":

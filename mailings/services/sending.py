@@ -26,41 +26,185 @@ Design (see README "Email drives"):
   exponential backoff, up to ``MAILING_MAX_ATTEMPTS``.
 * A consumer killed mid-call leaves its rows "sending"; the sweeper turns them into
   "unknown" once their lease passes. They are never re-sent automatically.
+* **Blast radius.** A task holds at most one claim at a time and a claim is one ESP
+  call (a batch of at most ``chunk_cap`` rows, or one row for ESPs without batch
+  sending), so one kill leaves at most one call's rows unknown per worker thread. The
+  chunk is sized from the measured time of this process's recent calls: the smallest
+  that lets one worker keep up with ``EMAIL_SEND_RATE`` with 50% headroom, so a slow
+  ESP at a modest rate gets small calls, and an unthrottled drive still fills calls.
+* **Already sent?** Right before a send (retry, or "send again") the rows are checked
+  against this drive's delivery events for the row id or address: an accepted/
+  delivered/bounced/opened… event proves the message went, and the row is settled as
+  sent without sending it again. A row on its first send was never handed to the ESP,
+  so it has no event of this drive to find (and a forged one could only stop a send),
+  so that lookup is skipped for it: a 1,000-row first chunk costs no extra query.
+* **Drive ended.** Rows put back after a transient error go to "cancelled" if the drive
+  was cancelled meanwhile, or stay queued (held) if it was paused: ``released_status``
+  decides, under the drive's row lock, so it cannot race ``mailing_cancel``.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import random
+import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from contacts.models import ConsentRecord, Suppression
 from contacts.suppression import address_hash
-from mailings.models import Mailing, Recipient
+from mailings.models import DeliveryEvent, Mailing, Recipient
 from mailings.ratelimit import rate_limiter
 from mailings.services.messages import (
     EspSender,
     Outcomes,
     Row,
     TransientEspError,
-    chunk_size,
+    chunk_cap,
     drive_context,
 )
 
 logger = logging.getLogger(__name__)
 
+EventType = DeliveryEvent.Type
+# Events that prove the ESP accepted the message (the same set tracking settles on).
+SENT_PROOF = frozenset(
+    {
+        EventType.QUEUED,
+        EventType.SENT,
+        EventType.DELIVERED,
+        EventType.DEFERRED,
+        EventType.BOUNCED,
+        EventType.COMPLAINED,
+        EventType.UNSUBSCRIBED,
+        EventType.OPENED,
+        EventType.CLICKED,
+    }
+)
+# Drive states in which a row put back after a transient error is cancelled, not queued.
+_ENDED = (Mailing.Status.CANCELLED,)
 
-def _recheck(rows: list[Row]) -> tuple[list[Row], list[tuple[Row, str]]]:
-    """Split claimed rows into those still mailable now and those to skip (why)."""
+
+def released_status(drive_status: str) -> str:
+    """Where a row goes when its call failed transiently: the one place this is decided.
+
+    Cancelled drive: cancelled. Sending: queued, retried with backoff. Paused: queued
+    and held, the resume enqueues it. (A done drive has no sending rows by definition;
+    if one appears the sweeper re-opens the drive rather than losing the row.)"""
+    return Recipient.Status.CANCELLED if drive_status in _ENDED else Recipient.Status.QUEUED
+
+
+def recipients_proven_sent(
+    *, mailing_id: int, rows: list[tuple[int, str]], hashes: dict[int, str] | None = None
+) -> dict[int, tuple]:
+    """Rows (id, address) of this drive that a delivery event proves were sent.
+
+    Returns {row id: (ESP message id, event type, when)}. Matches the event's row id or
+    the address's keyed hash (events carry no address), only this drive's events.
+    ``hashes`` ({row id: address hash}) saves hashing again when the caller has them."""
+    if not rows:
+        return {}
+    ids = [pk for pk, _ in rows]
+    if hashes is None:
+        hashes = {pk: address_hash(email) for pk, email in rows}
+    hashes = {hashed: pk for pk, hashed in hashes.items()}
+    # Two plain index lookups (by row id, by address hash) rather than one OR.
+    proof = DeliveryEvent.objects.filter(mailing_id=mailing_id, event_type__in=SENT_PROOF)
+    fields = ("recipient_id", "address_hash", "message_id", "event_type", "occurred_at")
+    events = sorted(
+        [
+            *proof.filter(recipient_id__in=ids).values_list(*fields),
+            *proof.filter(address_hash__in=list(hashes)).values_list(*fields),
+        ],
+        key=lambda event: event[4],
+    )
+    proven: dict[int, tuple] = {}
+    wanted = set(ids)
+    for recipient_id, hashed, message_id, event_type, occurred in events:
+        pk = recipient_id if recipient_id in wanted else hashes.get(hashed)
+        if pk is not None and pk not in proven:
+            proven[pk] = (message_id or "", event_type, occurred)
+    return proven
+
+
+class _ChunkSizer:
+    """Rows per ESP call from the measured time of this process's recent calls.
+
+    The smallest call that lets this process's sending tasks together keep up with
+    ``EMAIL_SEND_RATE`` (with 50% headroom), within ``chunk_cap``: n = rate / tasks
+    sending here × seconds per call × 1.5. If a bigger call takes longer (per-row cost)
+    the next estimate grows, so it settles on what the rate needs, or on the cap when
+    nothing smaller can keep up. (Other consumer processes share the rate too, so this
+    errs on the big side, never below what one process needs.)"""
+
+    HEADROOM = 1.5
+    MINIMUM = 10
+    ALPHA = 0.3
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.active = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def sending(self):
+        """Count a batch task as sending in this process while it runs."""
+        with self._lock:
+            self.active += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.active -= 1
+
+    def size(self, *, esp_name: str, cap: int) -> int:
+        per_call = self.seconds.get(esp_name)
+        if per_call is None:
+            return cap  # nothing measured yet: the configured ceiling
+        share = settings.EMAIL_SEND_RATE / max(1, self.active)
+        need = math.ceil(share * per_call * self.HEADROOM)
+        return max(1, min(cap, max(self.MINIMUM, need)))
+
+    def observe(self, *, esp_name: str, seconds: float) -> None:
+        before = self.seconds.get(esp_name)
+        self.seconds[esp_name] = (
+            seconds if before is None else before + self.ALPHA * (seconds - before)
+        )
+
+
+chunk_sizer = _ChunkSizer()
+
+
+def _recheck(
+    rows: list[Row], *, mailing_id: int, out: Outcomes, claimed_before: set[int] | None = None
+) -> tuple[list[Row], list[tuple[Row, str]]]:
+    """Split claimed rows into those to send now and those to skip (why); rows a
+    delivery event proves were already sent go to ``out.proven``. ``claimed_before``:
+    the rows that were handed to the ESP before (None: treat every row so)."""
+    # Hashed here from the address itself, so a contact row with a stale or missing
+    # hash can never slip past the suppression list (or the delivery-event check).
+    hashes = {row.pk: address_hash(row.email) for row in rows}
+    again = [row for row in rows if claimed_before is None or row.pk in claimed_before]
+    proven = recipients_proven_sent(
+        mailing_id=mailing_id,
+        rows=[(row.pk, row.email) for row in again],
+        hashes={row.pk: hashes[row.pk] for row in again},
+    )
+    for row in rows:
+        if row.pk in proven:
+            message_id, event_type, _ = proven[row.pk]
+            out.proven.append((row, message_id, event_type))
+    rows = [row for row in rows if row.pk not in proven]
     contact_ids = [row.contact_id for row in rows if row.contact_id]
     # The same rule as Contact.objects.mailable(), asked of the consent table by id so
     # the plan stays an index lookup whatever the planner's statistics say.
@@ -71,9 +215,6 @@ def _recheck(rows: list[Row]) -> tuple[list[Row], list[tuple[Row, str]]]:
         .order_by()
         .values_list("contact_id", flat=True)
     )
-    # Hashed here from the address itself, so a contact row with a stale or missing
-    # hash can never slip past the suppression list.
-    hashes = {row.pk: address_hash(row.email) for row in rows}
     suppressed = set(
         Suppression.objects.filter(address_hash__in=list(hashes.values())).values_list(
             "address_hash", flat=True
@@ -97,6 +238,16 @@ def _recheck(rows: list[Row]) -> tuple[list[Row], list[tuple[Row, str]]]:
 def _settle(*, token: str, out: Outcomes, skipped: list[tuple[Row, str]]) -> None:
     now = timezone.now()
     mine = Recipient.objects.filter(claim=token)
+    for row, message_id, event_type in out.proven:
+        mine.filter(pk=row.pk).update(
+            status=Recipient.Status.SENT,
+            esp_message_id=message_id[:255],
+            esp_status=str(event_type)[:32],
+            esp_check=Recipient.EspCheck.SENT,
+            esp_checked_at=now,
+            error=f"Not sent again: the ESP had already reported it {event_type}",
+            lease_until=None,
+        )
     for status, pairs in (
         (Recipient.Status.SKIPPED, skipped),
         (Recipient.Status.FAILED, out.failed),
@@ -142,21 +293,52 @@ def _settle(*, token: str, out: Outcomes, skipped: list[tuple[Row, str]]) -> Non
         )
 
 
-def _release(*, token: str, reason: str) -> None:
-    """Put rows back after a transient error; rows out of attempts fail."""
-    mine = Recipient.objects.filter(claim=token, status=Recipient.Status.SENDING)
-    mine.filter(attempts__gte=settings.MAILING_MAX_ATTEMPTS - 1).update(
-        status=Recipient.Status.FAILED,
-        attempts=F("attempts") + 1,
-        error=f"Gave up after {settings.MAILING_MAX_ATTEMPTS} attempts: {reason}"[:500],
-        lease_until=None,
-    )
-    mine.update(
-        status=Recipient.Status.QUEUED,
-        attempts=F("attempts") + 1,
-        error=reason[:500],
-        lease_until=None,
-        claim="",
+def _release(*, mailing_id: int, token: str, reason: str) -> int | None:
+    """Put rows back after a transient error; rows out of attempts fail.
+
+    Under the drive's row lock (``mailing_cancel`` takes it too), so a cancel either
+    comes first and the rows are cancelled here, or comes after and cancels them as
+    queued rows. Returns the most attempts of the rows re-queued for a retry (None if
+    there is nothing to retry: none left, or the drive is not sending)."""
+    with transaction.atomic():
+        drive_status = (
+            Mailing.objects.select_for_update()
+            .filter(pk=mailing_id)
+            .values_list("status", flat=True)
+            .first()
+        )
+        mine = Recipient.objects.filter(claim=token, status=Recipient.Status.SENDING)
+        mine.filter(attempts__gte=settings.MAILING_MAX_ATTEMPTS - 1).update(
+            status=Recipient.Status.FAILED,
+            attempts=F("attempts") + 1,
+            error=f"Gave up after {settings.MAILING_MAX_ATTEMPTS} attempts: {reason}"[:500],
+            lease_until=None,
+        )
+        fate = released_status(drive_status or Mailing.Status.CANCELLED)
+        ids = list(mine.values_list("pk", flat=True))
+        if fate == Recipient.Status.CANCELLED:
+            mine.update(
+                status=Recipient.Status.CANCELLED,
+                attempts=F("attempts") + 1,
+                error=f"Drive cancelled after a failed attempt: {reason}"[:500],
+                lease_until=None,
+                claim="",
+            )
+            return None
+        mine.update(
+            status=Recipient.Status.QUEUED,
+            attempts=F("attempts") + 1,
+            error=reason[:500],
+            lease_until=None,
+            claim="",
+        )
+    if drive_status != Mailing.Status.SENDING or not ids:
+        return None  # paused: held for the resume, which enqueues them
+    return (
+        Recipient.objects.filter(pk__in=ids, status=Recipient.Status.QUEUED)
+        .order_by("-attempts")
+        .values_list("attempts", flat=True)
+        .first()
     )
 
 
@@ -171,6 +353,7 @@ class BatchResult:
     failed: int = 0
     skipped: int = 0
     unknown: int = 0
+    proven: int = 0  # settled as sent without sending: a delivery event proved it went
     retry_in: float | None = None
     stopped: str = ""
 
@@ -199,64 +382,82 @@ def mailing_batch_send(*, mailing_id: int, batch: int, connection=None) -> Batch
     connection = connection or get_connection()
     context = drive_context(mailing=mailing, connection=connection)
     sender = EspSender(context=context, connection=connection)
-    limiter = rate_limiter(esp=context.esp_name)
-    size = chunk_size(esp_name=context.esp_name, batched=context.batched)
+    connection.open()
+    try:
+        with chunk_sizer.sending():
+            _send_chunks(mailing_id=mailing_id, batch=batch, sender=sender, result=result)
+    finally:
+        connection.close()
+    if not result.stopped:
+        mailing_finish_if_settled(mailing_id=mailing_id)
+    return result
+
+
+def _send_chunks(*, mailing_id: int, batch: int, sender: EspSender, result: BatchResult) -> None:
+    """Claim, check, send and settle one chunk (one ESP call) after another."""
+    esp_name = sender.context.esp_name
+    limiter = rate_limiter(esp=esp_name)
+    cap = chunk_cap(esp_name=esp_name, batched=sender.context.batched)
     queued = Recipient.objects.filter(
         mailing_id=mailing_id, batch=batch, status=Recipient.Status.QUEUED
     )
-    connection.open()
-    try:
-        while True:
-            ids = list(queued.order_by("pk").values_list("pk", flat=True)[:size])
-            if not ids:
-                break
-            if not _wait(limiter.reserve(len(ids)), mailing_id) or not _sending(mailing_id):
-                result.stopped = "paused or cancelled"
-                return result
-            token = uuid.uuid4().hex
-            lease = timezone.now() + timedelta(seconds=settings.MAILING_LEASE_SECONDS)
-            claimed = Recipient.objects.filter(pk__in=ids, status=Recipient.Status.QUEUED).update(
-                status=Recipient.Status.SENDING, claim=token, lease_until=lease
+    while True:
+        size = chunk_sizer.size(esp_name=esp_name, cap=cap)
+        picked = list(
+            queued.order_by("pk").values_list("pk", "claimed_at", "attempts", "error")[:size]
+        )
+        if not picked:
+            return
+        ids = [pk for pk, *_ in picked]
+        # Only a row handed to the ESP before (a retry, a "send again") can have been
+        # sent already; an untouched row has no delivery event of this drive to find.
+        claimed_before = {
+            pk for pk, claimed_at, attempts, error in picked if claimed_at or attempts or error
+        }
+        if not _wait(limiter.reserve(len(ids)), mailing_id) or not _sending(mailing_id):
+            result.stopped = "paused or cancelled"
+            return
+        began = time.monotonic()
+        token = uuid.uuid4().hex
+        now = timezone.now()
+        lease = now + timedelta(seconds=settings.MAILING_LEASE_SECONDS)
+        claimed = Recipient.objects.filter(pk__in=ids, status=Recipient.Status.QUEUED).update(
+            status=Recipient.Status.SENDING, claim=token, lease_until=lease, claimed_at=now
+        )
+        if not claimed:
+            continue  # another task took them
+        rows = Row.claimed(token)
+        out = Outcomes()
+        keep, skipped = _recheck(
+            rows, mailing_id=mailing_id, out=out, claimed_before=claimed_before
+        )
+        transient = None
+        if keep:
+            try:
+                sender.send(keep, out)
+            except TransientEspError as exc:
+                transient = str(exc)
+        _settle(token=token, out=out, skipped=skipped)
+        result.sent += len(out.sent)
+        result.failed += len(out.failed)
+        result.unknown += len(out.unknown)
+        result.skipped += len(skipped)
+        result.proven += len(out.proven)
+        Mailing.objects.filter(pk=mailing_id).update(progress_at=timezone.now())
+        if transient is not None:
+            attempts = _release(mailing_id=mailing_id, token=token, reason=transient)
+            if attempts is not None:
+                result.retry_in = retry_delay(attempts)
+                _schedule_retry(mailing_id, batch, result.retry_in)
+            logger.info(
+                "Drive %s batch %s: transient ESP error, retry in %.1fs",
+                mailing_id,
+                batch,
+                result.retry_in or 0,
             )
-            if not claimed:
-                continue  # another task took them
-            rows = Row.claimed(token)
-            keep, skipped = _recheck(rows)
-            out = Outcomes()
-            transient = None
-            if keep:
-                try:
-                    sender.send(keep, out)
-                except TransientEspError as exc:
-                    transient = str(exc)
-            _settle(token=token, out=out, skipped=skipped)
-            result.sent += len(out.sent)
-            result.failed += len(out.failed)
-            result.unknown += len(out.unknown)
-            result.skipped += len(skipped)
-            Mailing.objects.filter(pk=mailing_id).update(progress_at=timezone.now())
-            if transient is not None:
-                _release(token=token, reason=transient)
-                attempts = (
-                    Recipient.objects.filter(claim="", pk__in=ids, status=Recipient.Status.QUEUED)
-                    .order_by("-attempts")
-                    .values_list("attempts", flat=True)
-                    .first()
-                )
-                if attempts is not None:
-                    result.retry_in = retry_delay(attempts)
-                    _schedule_retry(mailing_id, batch, result.retry_in)
-                logger.info(
-                    "Drive %s batch %s: transient ESP error, retry in %.1fs",
-                    mailing_id,
-                    batch,
-                    result.retry_in or 0,
-                )
-                break
-    finally:
-        connection.close()
-    mailing_finish_if_settled(mailing_id=mailing_id)
-    return result
+            return
+        if keep:
+            chunk_sizer.observe(esp_name=esp_name, seconds=time.monotonic() - began)
 
 
 def _schedule_retry(mailing_id: int, batch: int, delay: float) -> None:
@@ -268,23 +469,30 @@ def _schedule_retry(mailing_id: int, batch: int, delay: float) -> None:
 
 
 def mailing_finish_if_settled(*, mailing_id: int) -> bool:
-    """Mark a sending drive done once no row is queued or sending."""
-    if Recipient.objects.filter(
-        mailing_id=mailing_id, status__in=[Recipient.Status.QUEUED, Recipient.Status.SENDING]
-    ).exists():
-        return False
+    """Mark a sending drive done once no row is queued or sending (one statement, so a
+    row re-queued meanwhile keeps the drive open)."""
+    unsettled = Recipient.objects.filter(
+        mailing_id=OuterRef("pk"),
+        status__in=[Recipient.Status.QUEUED, Recipient.Status.SENDING],
+    )
     return bool(
-        Mailing.objects.filter(pk=mailing_id, status=Mailing.Status.SENDING).update(
-            status=Mailing.Status.DONE, finished_at=timezone.now()
-        )
+        Mailing.objects.filter(pk=mailing_id, status=Mailing.Status.SENDING)
+        .filter(~Exists(unsettled))
+        .update(status=Mailing.Status.DONE, finished_at=timezone.now())
     )
 
 
 def recipient_settle_unknown(*, recipient: Recipient, message_id: str = "") -> bool:
     """An ESP event (delivered, bounced…) proves an "unknown" row was sent: settle it.
 
-    Only rows still unknown change, so replayed events change nothing."""
-    changes = {"status": Recipient.Status.SENT, "error": ""}
+    Only rows still unknown change, so replayed events change nothing. (A row queued
+    again meanwhile is caught by the pre-send check against the same events.)"""
+    changes = {
+        "status": Recipient.Status.SENT,
+        "error": "",
+        "esp_check": Recipient.EspCheck.SENT,
+        "esp_checked_at": timezone.now(),
+    }
     if message_id and not recipient.esp_message_id:
         changes["esp_message_id"] = message_id[:255]
     return bool(

@@ -5,6 +5,7 @@ from django.core import mail
 
 from mailings.models import Mailing
 from mailings.services import mailing_batch_send, mailing_create
+from mailings.services.sending import chunk_sizer
 
 
 @pytest.fixture
@@ -16,6 +17,7 @@ def fast_sending(settings):
     settings.MAILING_RETRY_BASE_SECONDS = 0.0
     settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
     mail.outbox = []
+    chunk_sizer.seconds.clear()  # call times measured by another test do not carry over
     return settings
 
 

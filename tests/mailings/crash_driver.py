@@ -5,6 +5,10 @@ committed data whatever the engine).
     python -m tests.mailings.crash_driver setup N      # migrate, seed, start a drive
     python -m tests.mailings.crash_driver sweep-loop F # sweep every 0.3s, status to F
     python -m tests.mailings.crash_driver rows         # every recipient row as JSON
+    python -m tests.mailings.crash_driver reconcile    # ask the ESP's log about unknown rows
+    python -m tests.mailings.crash_driver send-again   # re-queue rows proven not sent
+    python -m tests.mailings.crash_driver cancel       # cancel the drive (as the system)
+    python -m tests.mailings.crash_driver sweep        # one sweep; its counts and the drive's
 """
 
 import json
@@ -100,11 +104,55 @@ def rows() -> list:
     organiser = get_user_model().objects.get(username="crash-organiser")
     listed = set(recipients_for_review(user=organiser).values_list("pk", flat=True))
     return [
-        {"id": pk, "email": email, "status": status, "listed": pk in listed, "message_id": mid}
-        for pk, email, status, mid in Recipient.objects.values_list(
-            "pk", "email", "status", "esp_message_id"
+        {
+            "id": pk,
+            "email": email,
+            "status": status,
+            "listed": pk in listed,
+            "message_id": mid,
+            "esp_check": check,
+            "error": error,
+        }
+        for pk, email, status, mid, check, error in Recipient.objects.values_list(
+            "pk", "email", "status", "esp_message_id", "esp_check", "error"
         )
     ]
+
+
+def reconcile() -> dict:
+    from mailings.models import Mailing
+    from mailings.services.reconcile import mailing_reconcile
+
+    return mailing_reconcile(actor=None, mailing=Mailing.objects.get()).as_dict()
+
+
+def send_again() -> dict:
+    from django.contrib.auth import get_user_model
+
+    from mailings.models import Mailing
+    from mailings.services import mailing_send_again
+
+    organiser = get_user_model().objects.get(username="crash-organiser")
+    mailing = Mailing.objects.get()
+    return {"requeued": mailing_send_again(actor=organiser, mailing=mailing)}
+
+
+def cancel() -> dict:
+    from mailings.models import Mailing
+    from mailings.services import mailing_cancel
+
+    mailing = mailing_cancel(actor=None, mailing=Mailing.objects.get(), reason="Test cancel")
+    return {"status": mailing.status}
+
+
+def sweep() -> dict:
+    from mailings.models import Mailing
+    from mailings.selectors import mailing_progress
+    from mailings.services import mailings_sweep
+
+    swept = mailings_sweep()
+    mailing = Mailing.objects.get()
+    return {"swept": swept, "status": mailing.status, "counts": mailing_progress(mailing=mailing)}
 
 
 def main() -> None:
@@ -117,6 +165,9 @@ def main() -> None:
         sweep_loop(Path(sys.argv[2]))
     elif command == "rows":
         print(json.dumps(rows()))
+    elif command in ("reconcile", "send-again", "cancel", "sweep"):
+        action = {"reconcile": reconcile, "send-again": send_again, "cancel": cancel}
+        print(json.dumps(action.get(command, sweep)()))
     else:
         raise SystemExit(f"unknown command {command!r}")
 

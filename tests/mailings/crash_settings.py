@@ -10,5 +10,5 @@ ANYMAIL = {
     "MAILGUN_API_KEY": os.environ.get("FAKE_ESP_KEY", "fake-key"),
     "MAILGUN_API_URL": os.environ.get("FAKE_ESP_URL", "http://127.0.0.1:9/v3"),
     "MAILGUN_SENDER_DOMAIN": "mg.campaign.example.org",
-    "REQUESTS_TIMEOUT": float(os.environ.get("FAKE_ESP_TIMEOUT", "2")),
+    "REQUESTS_TIMEOUT": ESP_TIMEOUT_SECONDS,  # noqa: F405 - the typed ESP_TIMEOUT_SECONDS
 }
