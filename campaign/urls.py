@@ -7,6 +7,7 @@ from mailings import views as mailing_views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("accounts/2fa/", include("campaign.security.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     # ESP tracking webhooks (basic auth + the ESP's signature; mailings/signals.py).
