@@ -154,8 +154,10 @@ SECURE_HSTS_SECONDS = env_int(
     ENV, "SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600, minimum=0
 )
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool(ENV, "SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
-# Preloading is hard to undo (browsers ship the list): opt in explicitly.
+# Preloading is hard to undo (browsers ship the list): on with SECURE_HSTS_PRELOAD=1.
+# Turning it off explicitly (=0) is a decision, so `check --deploy` stops warning.
 SECURE_HSTS_PRELOAD = env_bool(ENV, "SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = ["security.W021"] if ENV.get("SECURE_HSTS_PRELOAD") else []
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
