@@ -55,10 +55,10 @@ INSTALLED_APPS = [
     "anymail",
     "huey.contrib.djhuey",
     "import_export",
-    "axes",
+    "campaign.security.apps.SignInLockoutsConfig",  # django-axes
     "csp",
     "django_otp",
-    "django_otp.plugins.otp_totp",
+    "campaign.security.apps.AuthenticatorAppsConfig",  # django_otp.plugins.otp_totp
     "campaign",
     "contacts",
     "mailings",
@@ -192,7 +192,7 @@ AUTHENTICATION_BACKENDS = [
 # Wrong passwords per username + client address before that pair is locked out.
 AXES_FAILURE_LIMIT = env_int(ENV, "SIGNIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-# Minutes a lockout lasts; 0 = until an organiser unlocks it (Admin -> Axes -> Access attempts).
+# Minutes a lockout lasts; 0 = until an organiser unlocks it (Admin -> Sign-in lockouts -> Access attempts).
 SIGNIN_LOCKOUT_MINUTES = env_int(ENV, "SIGNIN_LOCKOUT_MINUTES", 30, minimum=0)
 AXES_COOLOFF_TIME = timedelta(minutes=SIGNIN_LOCKOUT_MINUTES) if SIGNIN_LOCKOUT_MINUTES else None
 AXES_RESET_ON_SUCCESS = True
