@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
@@ -79,7 +80,10 @@ def healthz(request):
             cursor.execute("SELECT 1")
     except Exception:  # noqa: BLE001 - any database failure means "not alive"
         return HttpResponse("database unavailable\n", status=503, content_type="text/plain")
-    if scope_for(request.user).role != Role.ORGANISER:
+    user = request.user
+    # /healthz is reachable before the second factor, so the details wait for it.
+    half_signed_in = settings.REQUIRE_2FA_FOR_ORGANISERS and not user.is_verified()
+    if scope_for(user).role != Role.ORGANISER or half_signed_in:
         return HttpResponse("ok\n", content_type="text/plain")
     seen = consumer_last_seen()
     return JsonResponse(

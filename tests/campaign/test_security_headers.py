@@ -220,3 +220,12 @@ def test_healthz_gives_organisers_the_details(client_for, organiser):
     assert details["ok"] is True
     assert details["database"] == connection.vendor
     assert "queue" in details and "consumer_seen_seconds_ago" in details
+
+
+@pytest.mark.django_db
+def test_healthz_details_wait_for_the_organisers_second_factor(client_for, organiser, settings):
+    settings.REQUIRE_2FA_FOR_ORGANISERS = True
+
+    response = client_for(organiser).get("/healthz")
+
+    assert response.content == b"ok\n"
