@@ -8,11 +8,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.contenttypes.models import ContentType
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -23,6 +24,8 @@ from campaign.services import audit_record
 from contacts.models import GotvEvent, ImportBatch, Suppression, Tag
 from mailings.models import Mailing, Recipient
 from mailings.services.unsubscribe import unsubscribe_url
+from tests.admin_helpers import admin_form_data
+from tests.campaign.matrix_runner import RoleClients
 
 
 @dataclass(frozen=True)
@@ -169,3 +172,74 @@ def _group():
     from django.contrib.auth.models import Group
 
     return Group.objects.create(name="Readers")
+
+
+# Admin change forms whose rendered data the matrix's POST bodies start from.
+FORMS = {
+    "contact_a": ("admin:contacts_contact_change", "contact_a"),
+    "contact_b": ("admin:contacts_contact_change", "contact_b"),
+    "drive_a": ("admin:mailings_mailing_change", "drive_a"),
+    "member_lead_a": ("admin:campaign_teammember_change", "member_lead_a"),
+}
+
+
+@pytest.fixture
+def matrix_world(
+    district_a,
+    district_b,
+    school_a,
+    school_b,
+    contact_a,
+    contact_b,
+    organiser,
+    volunteer,
+    lead_a,
+    lead_b,
+    campaign,
+    settings,
+    tmp_path,
+):
+    settings.OUTBOX_DIR = tmp_path
+    objects = build_world(
+        district_a=district_a,
+        district_b=district_b,
+        school_a=school_a,
+        school_b=school_b,
+        contact_a=contact_a,
+        contact_b=contact_b,
+        organiser=organiser,
+        volunteer=volunteer,
+        lead_a=lead_a,
+        lead_b=lead_b,
+        campaign=campaign,
+        outbox_dir=tmp_path,
+    )
+    clients = RoleClients(
+        {"organiser": organiser, "volunteer": volunteer, "lead_a": lead_a, "lead_b": lead_b}
+    )
+    objects["forms"] = {
+        name: admin_form_data(
+            clients.request("organiser", "GET", reverse(url, args=[objects[obj].pk]))
+        )
+        for name, (url, obj) in FORMS.items()
+    }
+    return objects, clients
+
+
+def target_path(route: str, target: str, world) -> str:
+    if target.startswith("url:"):
+        return target[4:]
+    return concrete_path(route, world[target])
+
+
+def leaks_of(role: str, response, world, out_of_scope: dict) -> list[str]:
+    """Supporters a role may not see whose address or surname is in a page it got."""
+    if response.status_code != 200 or role not in out_of_scope:
+        return []
+    body = b"".join(response) if response.streaming else response.content
+    found = []
+    for name in out_of_scope[role]:
+        contact = world[name]
+        if contact.email.encode() in body or contact.last_name.encode() in body:
+            found.append(f"{contact.email} (not in {role}'s districts)")
+    return found
