@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from campaign.admin_scoping import ScopedModelAdmin
 from campaign.models import AuditEvent, Campaign, TeamMember
@@ -113,6 +113,28 @@ class UserAdmin(ScopedModelAdmin, DjangoUserAdmin):
             fields += ["is_staff", "is_superuser", "groups", "user_permissions"]
         return fields
 
+    # Only a superuser changes a superuser (details, password, flags) or removes one:
+    # otherwise an organiser could take over the one account that can do everything.
+    # Organisers still see superusers, read-only. Every change that matters is written
+    # to the audit trail by campaign/security/signals.py, whichever form made it.
+    def _guards_superuser(self, request, obj) -> bool:
+        return obj is not None and obj.is_superuser and not request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        if self._guards_superuser(request, obj):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if self._guards_superuser(request, obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        if not request.user.is_superuser and queryset.filter(is_superuser=True).exists():
+            raise PermissionDenied("Only a superuser can remove a superuser.")
+        super().delete_queryset(request, queryset)
+
 
 # --- Canvass packs and GOTV history --------------------------------------------------
 
@@ -170,3 +192,91 @@ class GotvEventAdmin(ScopedModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- Sign-in security: lockouts and second factors ------------------------------------
+
+from axes.admin import AccessAttemptAdmin  # noqa: E402
+from axes.models import AccessAttempt  # noqa: E402
+from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
+
+from campaign.services import audit_record  # noqa: E402
+
+
+@admin.register(AccessAttempt)
+class SignInLockoutAdmin(ScopedModelAdmin, AccessAttemptAdmin):
+    """Failed sign-ins per username and address (django-axes). Deleting a row lifts its
+    lockout at once; organisers only, audited."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def _audit_unlock(self, request, attempt) -> None:
+        audit_record(
+            actor=request.user,
+            action=AuditEvent.Action.SIGN_IN_UNLOCK,
+            detail={
+                "username": attempt.username,
+                "failures": attempt.failures_since_start,
+            },
+        )
+
+    def delete_model(self, request, obj):
+        self._audit_unlock(request, obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for attempt in queryset:
+            self._audit_unlock(request, attempt)
+        super().delete_queryset(request, queryset)
+
+
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)
+
+
+@admin.register(TOTPDevice)
+class AuthenticatorAdmin(ScopedModelAdmin):
+    """Organisers' authenticator apps. Secrets are never shown; removing one (a lost
+    phone) makes its owner set up a new one at their next sign-in. Audited."""
+
+    list_display = ["user", "name", "confirmed", "created_at", "last_used_at"]
+    list_filter = ["confirmed"]
+    search_fields = ["user__username", "user__email"]
+    list_select_related = ["user"]
+    fields = ["user", "name", "confirmed", "created_at", "last_used_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.user.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def _audit_removal(self, request, device) -> None:
+        audit_record(
+            actor=request.user,
+            action=AuditEvent.Action.SECOND_FACTOR,
+            target=device.user,
+            detail={"removed": device.name},
+        )
+
+    def delete_model(self, request, obj):
+        self._audit_removal(request, obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        queryset = queryset.select_related("user")
+        if not request.user.is_superuser and queryset.filter(user__is_superuser=True).exists():
+            raise PermissionDenied("Only a superuser can remove a superuser's authenticator.")
+        for device in queryset:
+            self._audit_removal(request, device)
+        super().delete_queryset(request, queryset)

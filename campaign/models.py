@@ -95,6 +95,9 @@ class AuditEvent(models.Model):
         CONSENT_WITHDRAW = "consent_withdraw", "Consent withdrawn"
         SEED = "seed", "Demo data seeded"
         SCHOOLS_SPLIT = "schools_split", "Merged schools split"
+        ACCOUNT_CHANGE = "account_change", "Account changed"
+        SECOND_FACTOR = "second_factor", "Second factor changed"
+        SIGN_IN_UNLOCK = "sign_in_unlock", "Sign-in lockout lifted"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     actor = models.ForeignKey(

@@ -5,6 +5,7 @@ with ``ImproperlyConfigured`` instead of failing later.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -54,6 +55,10 @@ INSTALLED_APPS = [
     "anymail",
     "huey.contrib.djhuey",
     "import_export",
+    "campaign.security.apps.SignInLockoutsConfig",  # django-axes
+    "csp",
+    "django_otp",
+    "campaign.security.apps.AuthenticatorAppsConfig",  # django_otp.plugins.otp_totp
     "campaign",
     "contacts",
     "mailings",
@@ -67,7 +72,16 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Security (campaign/security/): second factor, session limits, audit actor, headers.
+    "django_otp.middleware.OTPMiddleware",
+    "campaign.security.middleware.AuditActorMiddleware",
+    "campaign.security.middleware.SessionTimeoutMiddleware",
+    "campaign.security.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "campaign.security.middleware.NoStoreMiddleware",
+    # Last, as django-axes asks: turns a refused sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "campaign.urls"
@@ -123,17 +137,77 @@ WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 STATICFILES_DIRS = [BASE_DIR / "campaign" / "static"]
 
+# --- Security (campaign/security/; README "Security and privacy") ---------------------
 # Sessions and cookies: membership data is special-category personal data.
 SESSION_COOKIE_HTTPONLY = True
+# Absolute session lifetime from sign-in, whatever the activity.
 SESSION_COOKIE_AGE = env_int(ENV, "SESSION_COOKIE_AGE", 8 * 3600, minimum=300)
+# Signed out after this long without a request.
+SESSION_IDLE_SECONDS = env_int(ENV, "SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_SSL_REDIRECT = env_bool(ENV, "SECURE_SSL_REDIRECT", False)
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool(ENV, "BEHIND_TLS_PROXY", False) else None
+BEHIND_TLS_PROXY = env_bool(ENV, "BEHIND_TLS_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
+# A year of HTTPS-only in production; 0 (off) in debug, where the site is plain HTTP.
+SECURE_HSTS_SECONDS = env_int(
+    ENV, "SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600, minimum=0
 )
-SECURE_HSTS_SECONDS = env_int(ENV, "SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool(ENV, "SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# Preloading is hard to undo (browsers ship the list): on with SECURE_HSTS_PRELOAD=1.
+# Turning it off explicitly (=0) is a decision, so `check --deploy` stops warning.
+SECURE_HSTS_PRELOAD = env_bool(ENV, "SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = ["security.W021"] if ENV.get("SECURE_HSTS_PRELOAD") else []
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): nothing inline, nothing from elsewhere. The two
+# views that show an email's HTML in a sandboxed frame set their own policy
+# (campaign.security.decorators.sandboxed_frame).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+    },
+}
+
+# Sign-in: the signed-in user's password is checked by ModelBackend after django-axes
+# (lockouts) and the demo-login guard have had their say.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "campaign.security.backends.DemoLoginGuard",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Wrong passwords per username + client address before that pair is locked out.
+AXES_FAILURE_LIMIT = env_int(ENV, "SIGNIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Minutes a lockout lasts; 0 = until an organiser unlocks it (Admin -> Sign-in lockouts -> Access attempts).
+SIGNIN_LOCKOUT_MINUTES = env_int(ENV, "SIGNIN_LOCKOUT_MINUTES", 30, minimum=0)
+AXES_COOLOFF_TIME = timedelta(minutes=SIGNIN_LOCKOUT_MINUTES) if SIGNIN_LOCKOUT_MINUTES else None
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "campaign.security.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "campaign.security.clientip.client_ip"
+AXES_ENABLE_ADMIN = False  # campaign/admin.py registers role-scoped lockout pages
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password"]
+# Only failures are logged; a log of every sign-in would be one more store of who works here.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+
+# Second factor (django-otp TOTP) for organisers, who see every supporter.
+REQUIRE_2FA_FOR_ORGANISERS = env_bool(ENV, "REQUIRE_2FA_FOR_ORGANISERS", not DEBUG)
+OTP_TOTP_ISSUER = env_str(ENV, "OTP_TOTP_ISSUER", "Turnout")
+# --- end of security -----------------------------------------------------------------
 
 # Task queue: Redis in production, a SQLite file next to the database otherwise.
 REDIS_URL = env_redis_url(ENV, "REDIS_URL")
@@ -269,9 +343,34 @@ CANVASS_UPLOAD_MAX_BYTES = env_int(ENV, "CANVASS_UPLOAD_MAX_BYTES", 5 * 1024 * 1
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Query strings can carry personal data (a searched email address): no log line
+    # keeps them (campaign/security/logfilters.py).
+    "filters": {"no_query_strings": {"()": "campaign.security.logfilters.StripQueryStrings"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["no_query_strings"],
+        },
+        "server": {
+            "class": "logging.StreamHandler",
+            "formatter": "server",
+            "filters": ["no_query_strings"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env_str(ENV, "LOG_LEVEL", "INFO").upper()},
-    # run_huey attaches its own handler to "huey"; propagating too would print twice.
-    "loggers": {"huey": {"level": "INFO", "propagate": False}},
+    "loggers": {
+        # run_huey attaches its own handler to "huey"; propagating too would print twice.
+        "huey": {"level": "INFO", "propagate": False},
+        # runserver's access log.
+        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
+    },
 }

@@ -12,7 +12,9 @@ def test_queue_storage_follows_redis_url():
     assert isinstance(HUEY.storage, expected)
 
 
-def test_a_task_goes_through_the_queue_and_healthz_reports_the_consumer(client, db):
+def test_a_task_goes_through_the_queue_and_healthz_reports_the_consumer(client_for, organiser):
+    # The details are for organisers (tests/campaign/test_security_headers.py).
+    client = client_for(organiser)
     HUEY.flush()
     assert client.get("/healthz").json()["consumer_seen_seconds_ago"] is None
 

@@ -1,0 +1,491 @@
+"""The permission matrix: every URL in the URLconf (the admin and included apps too),
+requested by each role, against one expected table.
+
+A URL pattern missing from MATRIX fails the test: add a row for it. Each row maps
+"METHOD object [body]" to the five outcomes, in ROLES order:
+
+    anonymous  organiser  volunteer (District A)  lead_a (leads A)  lead_b (leads B)
+
+Outcomes: a status code, "L" for a redirect to a sign-in page, "302" for any other
+redirect. "object" names an entry of tests/campaign/permission_world.py whose id (or
+values) fill the URL's parameters ("-" for none, "url:/path" for a literal path);
+"body" names an entry of BODIES, the POST data. Every request is rolled back, so a
+POST by one role never changes what the next one sees. Besides the status, no page a
+role may read shows a supporter outside its districts.
+"""
+
+import pytest
+
+from tests.campaign.matrix_runner import ROLES, outcome
+from tests.campaign.permission_world import (
+    leaks_of,
+    matrix_world,  # noqa: F401 - the fixture
+    target_path,
+    url_routes,
+)
+
+MATRIX = {
+    # home
+    "": {"GET -": "L 200 200 200 200"},
+    # accounts
+    "accounts/2fa/setup/": {"GET -": "L 302 200 200 200"},
+    "accounts/2fa/verify/": {"GET -": "L 200 302 302 302"},
+    "accounts/login/": {"GET -": "200 200 200 200 200"},
+    "accounts/logout/": {"GET -": "405 405 405 405 405", "POST - empty": "L L L L L"},
+    "accounts/password_change/": {"GET -": "L 200 200 200 200"},
+    "accounts/password_change/done/": {"GET -": "L 200 200 200 200"},
+    "accounts/password_reset/": {"GET -": "200 200 200 200 200"},
+    "accounts/password_reset/done/": {"GET -": "200 200 200 200 200"},
+    "accounts/reset/<uidb64>/<token>/": {"GET reset_link": "200 200 200 200 200"},
+    "accounts/reset/done/": {"GET -": "200 200 200 200 200"},
+    # admin
+    "admin/": {"GET -": "L 200 200 200 200"},
+    "admin/login/": {"GET -": "200 302 302 302 302"},
+    "admin/logout/": {"GET -": "302 405 405 405 405"},
+    "admin/password_change/": {"GET -": "L 200 200 200 200"},
+    "admin/password_change/done/": {"GET -": "L 200 200 200 200"},
+    "admin/autocomplete/": {"GET -": "L 403 403 403 403"},
+    "admin/jsi18n/": {"GET -": "L 200 200 200 200"},
+    "admin/r/<path:content_type_id>/<path:object_id>/": {
+        "GET contact_a_on_site": "L 404 404 404 404",
+    },
+    # admin/auth/group
+    "admin/auth/group/": {"GET -": "L 403 403 403 403"},
+    "admin/auth/group/add/": {"GET -": "L 403 403 403 403"},
+    "admin/auth/group/<path:object_id>/history/": {"GET group": "L 403 403 403 403"},
+    "admin/auth/group/<path:object_id>/delete/": {"GET group": "L 403 403 403 403"},
+    "admin/auth/group/<path:object_id>/change/": {"GET group": "L 403 403 403 403"},
+    "admin/auth/group/<path:object_id>/": {"GET group": "L 302 302 302 302"},
+    # admin/campaign/campaign
+    "admin/campaign/campaign/": {"GET -": "L 200 200 200 200"},
+    "admin/campaign/campaign/add/": {"GET -": "L 200 403 403 403"},
+    "admin/campaign/campaign/<path:object_id>/history/": {"GET campaign": "L 200 200 200 200"},
+    "admin/campaign/campaign/<path:object_id>/delete/": {"GET campaign": "L 200 403 403 403"},
+    "admin/campaign/campaign/<path:object_id>/change/": {"GET campaign": "L 200 200 200 200"},
+    "admin/campaign/campaign/<path:object_id>/": {"GET campaign": "L 302 302 302 302"},
+    # admin/campaign/teammember
+    "admin/campaign/teammember/": {"GET -": "L 200 403 403 403"},
+    "admin/campaign/teammember/add/": {"GET -": "L 200 403 403 403"},
+    "admin/campaign/teammember/<path:object_id>/history/": {
+        "GET member_lead_a": "L 200 403 403 403",
+    },
+    "admin/campaign/teammember/<path:object_id>/delete/": {
+        "GET member_lead_a": "L 200 403 403 403",
+    },
+    "admin/campaign/teammember/<path:object_id>/change/": {
+        "GET member_lead_a": "L 200 403 403 403",
+        "POST member_lead_a edit_member_lead_a": "L 302 403 403 403",
+    },
+    "admin/campaign/teammember/<path:object_id>/": {"GET member_lead_a": "L 302 302 302 302"},
+    # admin/campaign/auditevent
+    "admin/campaign/auditevent/": {"GET -": "L 200 403 403 403"},
+    "admin/campaign/auditevent/add/": {"GET -": "L 403 403 403 403"},
+    "admin/campaign/auditevent/<path:object_id>/history/": {"GET audit": "L 200 403 403 403"},
+    "admin/campaign/auditevent/<path:object_id>/delete/": {"GET audit": "L 403 403 403 403"},
+    "admin/campaign/auditevent/<path:object_id>/change/": {"GET audit": "L 200 403 403 403"},
+    "admin/campaign/auditevent/<path:object_id>/": {"GET audit": "L 302 302 302 302"},
+    # admin/auth/user
+    "admin/auth/user/<id>/password/": {
+        "GET user_lead_a": "L 200 403 403 403",
+        "GET user_organiser": "L 200 403 403 403",
+        "POST user_organiser new_password": "L 302 403 403 403",
+    },
+    "admin/auth/user/": {"GET -": "L 200 403 403 403"},
+    "admin/auth/user/add/": {"GET -": "L 200 403 403 403"},
+    "admin/auth/user/<path:object_id>/history/": {
+        "GET user_lead_a": "L 200 403 403 403",
+        "GET user_organiser": "L 200 403 403 403",
+    },
+    "admin/auth/user/<path:object_id>/delete/": {
+        "GET user_lead_a": "L 200 403 403 403",
+        "GET user_organiser": "L 200 403 403 403",
+    },
+    "admin/auth/user/<path:object_id>/change/": {
+        "GET user_lead_a": "L 200 403 403 403",
+        "GET user_organiser": "L 200 403 403 403",
+    },
+    "admin/auth/user/<path:object_id>/": {
+        "GET user_lead_a": "L 302 302 302 302",
+        "GET user_organiser": "L 302 302 302 302",
+    },
+    # admin/campaign/canvasspack
+    "admin/campaign/canvasspack/": {"GET -": "L 200 403 403 403"},
+    "admin/campaign/canvasspack/add/": {"GET -": "L 403 403 403 403"},
+    "admin/campaign/canvasspack/<path:object_id>/history/": {
+        "GET pack_a": "L 200 404 403 404",
+        "GET pack_b": "L 200 404 404 403",
+    },
+    "admin/campaign/canvasspack/<path:object_id>/delete/": {
+        "GET pack_a": "L 200 404 403 404",
+        "GET pack_b": "L 200 404 404 403",
+    },
+    "admin/campaign/canvasspack/<path:object_id>/change/": {
+        "GET pack_a": "L 200 404 403 404",
+        "GET pack_b": "L 200 404 404 403",
+    },
+    "admin/campaign/canvasspack/<path:object_id>/": {
+        "GET pack_a": "L 302 302 302 302",
+        "GET pack_b": "L 302 302 302 302",
+    },
+    # admin/contacts/gotvevent
+    "admin/contacts/gotvevent/": {"GET -": "L 200 403 403 403"},
+    "admin/contacts/gotvevent/add/": {"GET -": "L 403 403 403 403"},
+    "admin/contacts/gotvevent/<path:object_id>/history/": {
+        "GET gotv_a": "L 200 403 403 404",
+        "GET gotv_b": "L 200 404 404 403",
+    },
+    "admin/contacts/gotvevent/<path:object_id>/delete/": {
+        "GET gotv_a": "L 403 403 403 404",
+        "GET gotv_b": "L 403 404 404 403",
+    },
+    "admin/contacts/gotvevent/<path:object_id>/change/": {
+        "GET gotv_a": "L 200 403 403 404",
+        "GET gotv_b": "L 200 404 404 403",
+    },
+    "admin/contacts/gotvevent/<path:object_id>/": {
+        "GET gotv_a": "L 302 302 302 302",
+        "GET gotv_b": "L 302 302 302 302",
+    },
+    # admin/axes/accessattempt
+    "admin/axes/accessattempt/": {"GET -": "L 200 403 403 403"},
+    "admin/axes/accessattempt/add/": {"GET -": "L 403 403 403 403"},
+    "admin/axes/accessattempt/<path:object_id>/history/": {"GET attempt": "L 200 403 403 403"},
+    "admin/axes/accessattempt/<path:object_id>/delete/": {
+        "GET attempt": "L 200 403 403 403",
+        "POST attempt confirm_delete": "L 302 403 403 403",
+    },
+    "admin/axes/accessattempt/<path:object_id>/change/": {"GET attempt": "L 200 403 403 403"},
+    "admin/axes/accessattempt/<path:object_id>/": {"GET attempt": "L 302 302 302 302"},
+    # admin/otp_totp/totpdevice
+    "admin/otp_totp/totpdevice/": {"GET -": "L 200 403 403 403"},
+    "admin/otp_totp/totpdevice/add/": {"GET -": "L 403 403 403 403"},
+    "admin/otp_totp/totpdevice/<path:object_id>/history/": {"GET device": "L 200 403 403 403"},
+    "admin/otp_totp/totpdevice/<path:object_id>/delete/": {"GET device": "L 200 403 403 403"},
+    "admin/otp_totp/totpdevice/<path:object_id>/change/": {"GET device": "L 200 403 403 403"},
+    "admin/otp_totp/totpdevice/<path:object_id>/": {"GET device": "L 302 302 302 302"},
+    # admin/contacts/district
+    "admin/contacts/district/": {"GET -": "L 200 200 200 200"},
+    "admin/contacts/district/add/": {"GET -": "L 200 403 403 403"},
+    "admin/contacts/district/<path:object_id>/history/": {
+        "GET district_a": "L 200 200 200 404",
+        "GET district_b": "L 200 404 404 200",
+    },
+    "admin/contacts/district/<path:object_id>/delete/": {
+        "GET district_a": "L 200 403 403 404",
+        "GET district_b": "L 200 404 404 403",
+    },
+    "admin/contacts/district/<path:object_id>/change/": {
+        "GET district_a": "L 200 200 200 404",
+        "GET district_b": "L 200 404 404 200",
+    },
+    "admin/contacts/district/<path:object_id>/": {
+        "GET district_a": "L 302 302 302 302",
+        "GET district_b": "L 302 302 302 302",
+    },
+    # admin/contacts/school
+    "admin/contacts/school/": {"GET -": "L 200 200 200 200"},
+    "admin/contacts/school/add/": {"GET -": "L 200 403 403 403"},
+    "admin/contacts/school/<path:object_id>/history/": {
+        "GET school_a": "L 200 200 200 404",
+        "GET school_b": "L 200 404 404 200",
+    },
+    "admin/contacts/school/<path:object_id>/delete/": {
+        "GET school_a": "L 200 403 403 404",
+        "GET school_b": "L 200 404 404 403",
+    },
+    "admin/contacts/school/<path:object_id>/change/": {
+        "GET school_a": "L 200 200 200 404",
+        "GET school_b": "L 200 404 404 200",
+    },
+    "admin/contacts/school/<path:object_id>/": {
+        "GET school_a": "L 302 302 302 302",
+        "GET school_b": "L 302 302 302 302",
+    },
+    # admin/contacts/tag
+    "admin/contacts/tag/": {"GET -": "L 200 403 403 403"},
+    "admin/contacts/tag/add/": {"GET -": "L 200 403 403 403"},
+    "admin/contacts/tag/<path:object_id>/history/": {"GET tag": "L 200 403 403 403"},
+    "admin/contacts/tag/<path:object_id>/delete/": {"GET tag": "L 200 403 403 403"},
+    "admin/contacts/tag/<path:object_id>/change/": {"GET tag": "L 200 403 403 403"},
+    "admin/contacts/tag/<path:object_id>/": {"GET tag": "L 302 302 302 302"},
+    # admin/contacts/contact
+    "admin/contacts/contact/import/": {"GET -": "L 200 403 403 403"},
+    "admin/contacts/contact/import/rejected.<str:file_format>": {
+        "GET rejected_csv": "L 403 403 403 403",
+    },
+    "admin/contacts/contact/export/": {"GET -": "L 200 403 403 403"},
+    "admin/contacts/contact/": {"GET -": "L 200 200 200 200"},
+    "admin/contacts/contact/add/": {"GET -": "L 200 403 403 403"},
+    "admin/contacts/contact/<path:object_id>/history/": {
+        "GET contact_a": "L 200 200 200 404",
+        "GET contact_b": "L 200 404 404 200",
+    },
+    "admin/contacts/contact/<path:object_id>/delete/": {
+        "GET contact_a": "L 200 403 403 404",
+        "GET contact_b": "L 200 404 404 403",
+        # Deleting a supporter is refused even to organisers: erasure is its own service.
+        "POST contact_a confirm_delete": "L 403 403 403 404",
+    },
+    "admin/contacts/contact/<path:object_id>/change/": {
+        "GET contact_a": "L 200 200 200 404",
+        "GET contact_b": "L 200 404 404 200",
+        # A lead of B editing District A's supporter, a volunteer recording a vote.
+        "POST contact_a edit_contact_a": "L 302 403 302 404",
+        "POST contact_b edit_contact_b": "L 302 404 404 302",
+        "POST contact_a gotv_contact_a": "L 302 403 302 404",
+    },
+    "admin/contacts/contact/<path:object_id>/": {
+        "GET contact_a": "L 302 302 302 302",
+        "GET contact_b": "L 302 302 302 302",
+    },
+    # admin/contacts/consentrecord
+    "admin/contacts/consentrecord/": {"GET -": "L 200 200 200 200"},
+    "admin/contacts/consentrecord/add/": {"GET -": "L 200 403 403 403"},
+    "admin/contacts/consentrecord/<path:object_id>/history/": {
+        "GET consent_a": "L 200 200 200 404",
+        "GET consent_b": "L 200 404 404 200",
+    },
+    "admin/contacts/consentrecord/<path:object_id>/delete/": {
+        "GET consent_a": "L 403 403 403 404",
+        "GET consent_b": "L 403 404 404 403",
+    },
+    "admin/contacts/consentrecord/<path:object_id>/change/": {
+        "GET consent_a": "L 200 200 200 404",
+        "GET consent_b": "L 200 404 404 200",
+    },
+    "admin/contacts/consentrecord/<path:object_id>/": {
+        "GET consent_a": "L 302 302 302 302",
+        "GET consent_b": "L 302 302 302 302",
+    },
+    # admin/contacts/importbatch
+    "admin/contacts/importbatch/<int:pk>/rejected.<str:file_format>": {
+        "GET batch_csv": "L 200 404 404 404",
+    },
+    "admin/contacts/importbatch/<int:pk>/undo/": {
+        "GET batch": "L 200 404 404 404",
+        "POST batch empty": "L 302 404 404 404",
+    },
+    "admin/contacts/importbatch/<int:pk>/confirm/": {"GET batch": "L 200 404 404 404"},
+    "admin/contacts/importbatch/": {"GET -": "L 200 403 403 403"},
+    "admin/contacts/importbatch/add/": {"GET -": "L 403 403 403 403"},
+    "admin/contacts/importbatch/<path:object_id>/history/": {"GET batch": "L 200 404 404 404"},
+    "admin/contacts/importbatch/<path:object_id>/delete/": {"GET batch": "L 403 404 404 404"},
+    "admin/contacts/importbatch/<path:object_id>/change/": {"GET batch": "L 200 404 404 404"},
+    "admin/contacts/importbatch/<path:object_id>/": {"GET batch": "L 302 302 302 302"},
+    # admin/contacts/suppression
+    "admin/contacts/suppression/": {"GET -": "L 200 403 403 403"},
+    "admin/contacts/suppression/add/": {"GET -": "L 200 403 403 403"},
+    "admin/contacts/suppression/<path:object_id>/history/": {
+        "GET suppression": "L 200 403 403 403",
+    },
+    "admin/contacts/suppression/<path:object_id>/delete/": {"GET suppression": "L 403 403 403 403"},
+    "admin/contacts/suppression/<path:object_id>/change/": {"GET suppression": "L 200 403 403 403"},
+    "admin/contacts/suppression/<path:object_id>/": {"GET suppression": "L 302 302 302 302"},
+    # admin/mailings/mailing
+    "admin/mailings/mailing/<path:object_id>/report/": {
+        "GET drive_a": "L 200 200 403 403",
+        "GET drive_b": "L 200 404 403 403",
+    },
+    "admin/mailings/mailing/<path:object_id>/report.csv": {
+        "GET drive_a": "L 200 200 403 403",
+        "GET drive_b": "L 200 404 403 403",
+    },
+    "admin/mailings/mailing/": {"GET -": "L 200 200 403 403"},
+    "admin/mailings/mailing/add/": {"GET -": "L 200 200 403 403"},
+    "admin/mailings/mailing/<path:object_id>/history/": {
+        "GET drive_a": "L 200 200 404 404",
+        "GET drive_b": "L 200 404 404 404",
+    },
+    "admin/mailings/mailing/<path:object_id>/delete/": {
+        "GET drive_a": "L 200 403 404 404",
+        "GET drive_b": "L 200 404 404 404",
+    },
+    "admin/mailings/mailing/<path:object_id>/change/": {
+        "GET drive_a": "L 200 200 404 404",
+        "GET drive_b": "L 200 404 404 404",
+        "POST drive_a edit_drive_a": "L 302 302 404 404",
+    },
+    "admin/mailings/mailing/<path:object_id>/": {
+        "GET drive_a": "L 302 302 302 302",
+        "GET drive_b": "L 302 302 302 302",
+    },
+    # admin/mailings/recipient
+    "admin/mailings/recipient/": {"GET -": "L 200 403 403 403"},
+    "admin/mailings/recipient/add/": {"GET -": "L 403 403 403 403"},
+    "admin/mailings/recipient/<path:object_id>/history/": {
+        "GET recipient_a": "L 200 403 404 404",
+        "GET recipient_b": "L 200 404 404 404",
+    },
+    "admin/mailings/recipient/<path:object_id>/delete/": {
+        "GET recipient_a": "L 403 403 404 404",
+        "GET recipient_b": "L 403 404 404 404",
+    },
+    "admin/mailings/recipient/<path:object_id>/change/": {
+        "GET recipient_a": "L 200 403 404 404",
+        "GET recipient_b": "L 200 404 404 404",
+    },
+    "admin/mailings/recipient/<path:object_id>/": {
+        "GET recipient_a": "L 302 302 302 302",
+        "GET recipient_b": "L 302 302 302 302",
+    },
+    # contacts
+    "contacts/": {"GET -": "L 200 200 200 200"},
+    "contacts/<int:pk>/": {
+        "GET contact_a": "L 200 200 200 404",
+        "GET contact_b": "L 200 404 404 200",
+    },
+    "contacts/schools/<int:pk>/": {
+        "GET school_a": "L 200 200 200 404",
+        "GET school_b": "L 200 404 404 200",
+    },
+    # mailings
+    "mailings/<int:pk>/preview/": {
+        "GET drive_a": "L 200 200 404 404",
+        "GET drive_b": "L 200 404 404 404",
+    },
+    "mailings/<int:pk>/preview/html/": {
+        "GET drive_a": "L 200 200 404 404",
+        "GET drive_b": "L 200 404 404 404",
+    },
+    # u
+    "u/<str:token>/": {
+        "GET unsubscribe_a": "200 200 200 200 200",
+        "GET bad_token": "404 404 404 404 404",
+        "POST bad_token empty": "404 404 404 404 404",
+    },
+    # canvass
+    "canvass/": {"GET -": "L 200 403 200 200"},
+    "canvass/districts/<int:pk>/": {
+        "GET district_a": "L 200 403 200 404",
+        "GET district_b": "L 200 403 404 200",
+    },
+    "canvass/districts/<int:pk>/pack/": {
+        "GET district_a": "L 405 403 405 405",
+        "GET district_b": "L 405 403 405 405",
+        "POST district_a pack": "L 302 403 302 404",
+        "POST district_b pack": "L 302 403 404 302",
+    },
+    "canvass/packs/<int:pk>/": {
+        "GET pack_a": "L 200 403 200 404",
+        "GET pack_b": "L 200 403 404 200",
+    },
+    "canvass/packs/<int:pk>/download/": {
+        "GET pack_a": "L 404 403 404 404",
+        "GET pack_b": "L 404 403 404 404",
+    },
+    "canvass/schools/<int:pk>/sheet.pdf": {
+        "GET school_a": "L 200 403 200 404",
+        "GET school_b": "L 200 403 404 200",
+    },
+    "canvass/schools/<int:pk>/sheet.xlsx": {
+        "GET school_a": "L 200 403 200 404",
+        "GET school_b": "L 200 403 404 200",
+    },
+    "canvass/schools/<int:pk>/tick/": {
+        "GET school_a": "L 200 403 200 404",
+        "GET school_b": "L 200 403 404 200",
+        "POST school_a tick_contact_a": "L 302 403 302 404",
+        # District A's supporter posted under District B's school: not on that sheet.
+        "POST school_b tick_contact_a": "L 404 403 404 404",
+    },
+    "canvass/schools/<int:pk>/upload/": {
+        "GET school_a": "L 200 403 200 404",
+        "GET school_b": "L 200 403 404 200",
+        "POST school_a no_file": "L 400 403 400 404",
+    },
+    # voted
+    "voted/<str:token>/": {
+        "GET voted_a": "200 200 200 200 200",
+        "GET bad_token": "400 400 400 400 400",
+        "POST bad_token empty": "400 400 400 400 400",
+    },
+    # outbox
+    "outbox/": {"GET -": "L 200 403 403 403"},
+    "outbox/<str:message_id>/": {"GET message": "L 200 403 403 403"},
+    "outbox/<str:message_id>/html/": {"GET message": "L 200 403 403 403"},
+    # healthz
+    "healthz": {"GET -": "200 200 200 200 200", "POST - empty": "405 405 405 405 405"},
+    # Regular-expression patterns: checked at a literal path.
+    "admin/^(?P<app_label>auth|campaign|contacts|axes|otp_totp|mailings)/$": {
+        "GET url:/admin/contacts/": "L 200 200 200 200",
+        "GET url:/admin/auth/": "L 200 404 404 404",
+    },
+    "admin/(?P<url>.*)$": {"GET url:/admin/no-such-page/": "L 404 404 404 404"},
+    # ESP webhooks: Anymail checks the basic auth and the ESP's signature on POST.
+    "anymail/mailgun/tracking/": {"GET -": "404 404 404 404 404"},
+    "anymail/postmark/tracking/": {"GET -": "405 405 405 405 405"},
+    "anymail/amazon_ses/tracking/": {"GET -": "405 405 405 405 405"},
+    "anymail/brevo/tracking/": {"GET -": "405 405 405 405 405"},
+}
+
+
+# POST data, by the name a MATRIX check gives after its object.
+BODIES = {
+    "tick_contact_a": lambda w: {"contact": w["contact_a"].pk, "status": "pledged"},
+    "no_file": lambda w: {},
+    "pack": lambda w: {},
+    "edit_contact_a": lambda w: {**w["forms"]["contact_a"], "first_name": "Edited"},
+    "edit_contact_b": lambda w: {**w["forms"]["contact_b"], "first_name": "Edited"},
+    "gotv_contact_a": lambda w: {**w["forms"]["contact_a"], "gotv_status": "pledged"},
+    "edit_drive_a": lambda w: {**w["forms"]["drive_a"], "name": "Edited"},
+    "confirm_delete": lambda w: {"post": "yes"},
+    "new_password": lambda w: {
+        "password1": "a brand new passphrase",
+        "password2": "a brand new passphrase",
+        "usable_password": "true",
+    },
+    "edit_member_lead_a": lambda w: {**w["forms"]["member_lead_a"], "role": "organiser"},
+    "empty": lambda w: {},
+}
+
+# Text that must never appear in a page for a role that may not see that supporter.
+OUT_OF_SCOPE = {
+    "volunteer": ["contact_b"],
+    "lead_a": ["contact_b"],
+    "lead_b": ["contact_a"],
+}
+
+
+def test_every_url_pattern_has_a_row():
+    routes = {r.route for r in url_routes()}
+    missing = sorted(routes - MATRIX.keys())
+    stale = sorted(MATRIX.keys() - routes)
+    assert not missing, (
+        "These URL patterns are not in the permission matrix: add a row for each to MATRIX "
+        f"in tests/campaign/test_permission_matrix.py saying who gets what: {missing}"
+    )
+    assert not stale, f"These MATRIX rows match no URL pattern any more; remove them: {stale}"
+
+
+def test_every_row_checks_every_role_once():
+    for route, checks in MATRIX.items():
+        assert checks, route
+        for check, expected in checks.items():
+            assert len(expected.split()) == len(ROLES), (route, check)
+            method, *rest = check.split()
+            assert method in ("GET", "POST"), (route, check)
+            if method == "POST":
+                assert len(rest) == 2 and rest[1] in BODIES, (route, check)
+
+
+@pytest.mark.django_db
+def test_each_role_gets_what_the_matrix_says(request):
+    objects, clients = request.getfixturevalue("matrix_world")
+    wrong, leaks = [], []
+    for route, checks in MATRIX.items():
+        for check, expected in checks.items():
+            method, target, *body = check.split()
+            path = target_path(route, target, objects)
+            data = BODIES[body[0]](objects) if body else None
+            got = []
+            for role in ROLES:
+                response = clients.request(role, method, path, data)
+                got.append(outcome(response))
+                leaks += [
+                    f"{role} {method} {path}: {leak}"
+                    for leak in leaks_of(role, response, objects, OUT_OF_SCOPE)
+                ]
+            if got != expected.split():
+                wrong.append(f"{route!r} {check!r}: expected {expected!r}, got {' '.join(got)!r}")
+    assert not wrong, "\n".join(wrong)
+    assert not leaks, "\n".join(leaks)
