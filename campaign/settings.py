@@ -185,7 +185,12 @@ MAILING_STALL_SECONDS = env_int(ENV, "MAILING_STALL_SECONDS", 120, minimum=1)
 # Transient ESP errors (429/5xx, refused connections): retries per row, backoff base.
 MAILING_MAX_ATTEMPTS = env_int(ENV, "MAILING_MAX_ATTEMPTS", 8, minimum=1)
 MAILING_RETRY_BASE_SECONDS = env_float(ENV, "MAILING_RETRY_BASE_SECONDS", 5.0, minimum=0.0)
-# How long an unsubscribe link in a sent email keeps working.
+# How long an unsubscribe link in a sent email keeps working: until this many days
+# after its campaign's ballot closes (two years), and never less than MAX_AGE_DAYS
+# after it was sent. "I have voted" links stop when the ballot closes.
+MAILING_UNSUBSCRIBE_DAYS_AFTER_CLOSE = env_int(
+    ENV, "MAILING_UNSUBSCRIBE_DAYS_AFTER_CLOSE", 730, minimum=30
+)
 MAILING_UNSUBSCRIBE_MAX_AGE_DAYS = env_int(ENV, "MAILING_UNSUBSCRIBE_MAX_AGE_DAYS", 400, minimum=1)
 # --- end of email drives ------------------------------------------------------------
 

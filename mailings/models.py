@@ -19,6 +19,12 @@ class MailingQuerySet(models.QuerySet):
         return self.none()
 
 
+def _active_campaign_id() -> int | None:
+    from campaign.models import Campaign
+
+    return Campaign.objects.filter(is_active=True).values_list("pk", flat=True).first()
+
+
 class Mailing(models.Model):
     """An email drive written by a volunteer, and the audience it goes to."""
 
@@ -62,6 +68,16 @@ class Mailing(models.Model):
         "GOTV statuses", default=list, blank=True, help_text='e.g. ["unknown", "pledged"]'
     )
 
+    # The campaign the drive was written in: its links expire with it (campaign/links.py).
+    campaign = models.ForeignKey(
+        "campaign.Campaign",
+        null=True,
+        blank=True,
+        default=_active_campaign_id,
+        on_delete=models.SET_NULL,
+        related_name="mailings",
+        editable=False,
+    )
     # Set when the drive starts, so later edits to the campaign change nothing in flight.
     from_email = models.CharField(max_length=320, blank=True, editable=False)
     reply_to = models.CharField(max_length=320, blank=True, editable=False)

@@ -252,14 +252,24 @@ def voted(request, token: str):
     """GET never records: mail security scanners fetch links to check them. The page
     posts itself at once from a tiny inline script, and offers the same one-click
     button for anyone without JavaScript; the POST records "voted" (idempotent)."""
+    if links.is_preview(token):
+        # The link of a preview or test send: names nobody, records nothing.
+        return render(request, "gotv/voted.html", {"state": "preview"})
     try:
-        contact_id = links.token_value(purpose=links.VOTED, token=token)
+        link = links.voted_link_resolve(token=token)
+    except signing.SignatureExpired:
+        return render(
+            request,
+            "gotv/voted.html",
+            {"state": "expired", "campaign": campaign_active()},
+            status=410,
+        )
     except signing.BadSignature:
         return render(request, "gotv/voted.html", {"state": "invalid"}, status=400)
-    contact = Contact.objects.filter(pk=contact_id).first()
+    contact = Contact.objects.filter(pk=link.contact_id).first()
     if contact is None:
         return render(request, "gotv/voted.html", {"state": "invalid"}, status=404)
-    campaign = campaign_active()
+    campaign = link.campaign
     if request.method == "GET":
         state = "done" if contact.gotv_status == Contact.Gotv.VOTED else "confirm"
         return render(
