@@ -65,6 +65,7 @@ def _env(ctx: Context, esp_url: str, **extra: str) -> dict[str, str]:
         ALLOWED_HOSTS="localhost",
         ANYMAIL_ESP="mailgun",
         MAILGUN_API_KEY="bench-key",
+        MAILGUN_WEBHOOK_SIGNING_KEY="bench-signing-key",
         ANYMAIL_WEBHOOK_SECRET="bench:webhook-secret",  # noqa: S106 - local fake ESP only
         MAILGUN_API_URL=esp_url,
         MAILGUN_SENDER_DOMAIN="mg.bench.example.org",

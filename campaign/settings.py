@@ -202,6 +202,9 @@ if not DEBUG and EMAIL_BACKEND.startswith("anymail.") and "WEBHOOK_SECRET" not i
         "ANYMAIL_WEBHOOK_SECRET must be set (as 'username:password') when DEBUG is off and "
         "an ESP is configured: it protects the tracking webhooks at /anymail/."
     )
+# Mailgun webhooks: a signature older (or newer) than this is refused, and each
+# signature's token is accepted once (mailings/webhooks.py).
+MAILGUN_WEBHOOK_MAX_AGE_SECONDS = env_int(ENV, "MAILGUN_WEBHOOK_MAX_AGE_SECONDS", 300, minimum=30)
 # Soft bounces (distinct messages) to one address within the window that suppress it.
 TRACKING_SOFT_BOUNCE_LIMIT = env_int(ENV, "TRACKING_SOFT_BOUNCE_LIMIT", 3, minimum=1)
 TRACKING_SOFT_BOUNCE_DAYS = env_int(ENV, "TRACKING_SOFT_BOUNCE_DAYS", 30, minimum=1)

@@ -256,3 +256,23 @@ class MailingGuard(models.Model):
 
     def __str__(self) -> str:
         return f"Guard paused {self.mailing_id} at {self.paused_at:%Y-%m-%d %H:%M}"
+
+
+class WebhookToken(models.Model):
+    """A signed webhook's one-time token, kept while its timestamp is still accepted,
+    so a captured signature cannot be replayed (mailings/webhooks.py)."""
+
+    esp = models.CharField(max_length=32)
+    token = models.CharField(max_length=128)
+    # SHA-256 of the request body: the ESP's retry of the same delivery is answered
+    # (and ignored), the same signature on any other body is refused.
+    body_digest = models.CharField(max_length=64)
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["esp", "token"], name="webhook_token_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.esp} webhook token seen {self.seen_at:%Y-%m-%d %H:%M}"
