@@ -94,6 +94,10 @@ class AuditEvent(models.Model):
         ROLE_CHANGE = "role_change", "Role changed"
         CONSENT_WITHDRAW = "consent_withdraw", "Consent withdrawn"
         SEED = "seed", "Demo data seeded"
+        SUBJECT_ACCESS = "subject_access", "Subject access copy made"
+        ERASURE = "erasure", "Supporter erased"
+        RETENTION = "retention", "Retention erasure"
+        EMAIL_CHANGE = "email_change", "Supporter address change"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     actor = models.ForeignKey(
