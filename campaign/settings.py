@@ -221,6 +221,10 @@ SUPPRESSION_HASH_KEY = (
     env_str(ENV, "SUPPRESSION_HASH_KEY") or f"suppression:{SECRET_KEY}"
 ).encode()
 
+# Retention: `manage.py retention --apply` erases supporters not active since a
+# campaign whose ballot closed this many days ago (contacts/services/retention.py).
+RETENTION_DAYS_AFTER_CLOSE = env_int(ENV, "RETENTION_DAYS_AFTER_CLOSE", 365, minimum=1)
+
 # Wording recorded with consent given through imports when the form gives none.
 CONSENT_DEFAULT_WORDING = env_str(
     ENV,
