@@ -245,6 +245,9 @@ IMPORT_UPLOAD_DIR = Path(env_str(ENV, "IMPORT_UPLOAD_DIR") or VAR_DIR / "imports
 # directory, and are deleted after CANVASS_PACK_RETENTION_HOURS.
 CANVASS_DIR = Path(env_str(ENV, "CANVASS_DIR") or VAR_DIR / "canvass")
 CANVASS_PACK_RETENTION_HOURS = env_int(ENV, "CANVASS_PACK_RETENTION_HOURS", 24, minimum=1)
+# A building pack with no progress for this long lost its queue worker: it is failed
+# and offers a retry.
+CANVASS_PACK_STALE_MINUTES = env_int(ENV, "CANVASS_PACK_STALE_MINUTES", 10, minimum=1)
 # Processes that lay out a district pack's schools side by side (1 = in-process).
 CANVASS_PDF_WORKERS = env_int(ENV, "CANVASS_PDF_WORKERS", 2, minimum=1)
 # Biggest sheet upload accepted for the paper round-trip.

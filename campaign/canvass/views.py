@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -222,6 +222,18 @@ def pack_detail(request, pk: int):
             }
         )
     return render(request, "canvass/pack.html", {"pack": pack})
+
+
+@canvass_required
+@require_POST
+def pack_retry(request, pk: int):
+    pack = selectors.canvass_pack_get(user=request.user, pk=pk)
+    try:
+        retry = services.canvass_pack_retry(actor=request.user, pack=pack)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+        return redirect("canvass-pack", pk=pack.pk)
+    return redirect("canvass-pack", pk=retry.pk)
 
 
 @canvass_required
