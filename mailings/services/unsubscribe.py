@@ -19,6 +19,7 @@ from campaign.links import (
 )
 from contacts.models import ConsentRecord, Contact, Suppression
 from contacts.services import consent_withdraw, suppression_add
+from contacts.services.erasure import ERASED_DOMAIN
 from mailings.models import Recipient
 
 
@@ -69,8 +70,9 @@ def unsubscribe_confirm(*, recipient: Recipient, one_click: bool) -> None:
     contacts = Contact.objects.filter(pk=recipient.contact_id)
     if recipient.contact_id is not None and contacts.exists():
         consent_withdraw(contacts=contacts, how=how, source=source)
-    else:
-        # The contact was erased since; still make sure the address is never mailed.
+    elif not recipient.email.endswith(f"@{ERASED_DOMAIN}"):
+        # The contact was deleted since; still make sure the address is never mailed.
+        # (An erased row holds no address: erasure suppressed it already.)
         suppression_add(
             email=recipient.email, reason=Suppression.Reason.UNSUBSCRIBED, source=source
         )

@@ -195,3 +195,18 @@ def test_leads_cannot_delete_supporters_in_the_admin(client_for, lead_a, contact
     )
     assert response.status_code == 403
     assert Contact.objects.filter(pk=contact_a.pk).exists()
+
+
+def test_the_unsubscribe_link_of_an_erased_supporter_still_answers_and_adds_nothing(
+    history, organiser, contact_a
+):
+    from django.test import Client
+
+    from mailings.services import unsubscribe_url
+
+    row = Recipient.objects.get(mailing=history, contact=contact_a)
+    link = "/" + unsubscribe_url(recipient_id=row.pk).split("/", 3)[3]
+    contact_erase(contact=contact_a, actor=organiser)
+
+    assert Client().post(link).status_code == 200
+    assert Suppression.objects.count() == 1  # the erasure's own, by the real address
