@@ -163,11 +163,10 @@ def contacts_erase_bulk(*, contact_ids: list[int], actor, why: str) -> dict[str,
                 actor=actor,
                 source="Erased (retention)",
             )
-            hashes = [address_hash(email) for email in contacts.values_list("email", flat=True)]
+            # By contact only (indexed): retention then anonymises every row of the
+            # finished campaign's drives, whoever they belonged to.
             rows, events = recipients_anonymise(
-                recipients=Recipient.objects.filter(
-                    Q(contact_id__in=chunk) | Q(email_hash__in=hashes)
-                )
+                recipients=Recipient.objects.filter(contact_id__in=chunk)
             )
             totals["recipients"] += rows
             totals["delivery_events"] += events
