@@ -130,7 +130,7 @@ class ContactAdmin(SupporterImportMixin, ExportMixin, ScopedModelAdmin):
     list_select_related = ["school", "district"]
     autocomplete_fields = ["school", "district"]
     filter_horizontal = ["tags"]
-    readonly_fields = ["source_import", "created_at", "updated_at"]
+    readonly_fields = ["pending_address", "source_import", "created_at", "updated_at"]
     inlines = [ConsentInline]
     actions = ["withdraw_consent", "subject_access_json", "subject_access_pdf"]
     list_per_page = 50
@@ -150,6 +150,11 @@ class ContactAdmin(SupporterImportMixin, ExportMixin, ScopedModelAdmin):
             given_at__lte=timezone.now(),
         )
         return super().get_queryset(request).annotate(has_consent=Exists(current))
+
+    @admin.display(description="New address waiting for an organiser")
+    def pending_address(self, obj: Contact) -> str:
+        change = obj.email_changes.filter(status=EmailChange.Status.PENDING).first()
+        return change.new_email if change else "—"
 
     @admin.display(description="Mailable", boolean=True, ordering="has_consent")
     def mailable(self, obj: Contact) -> bool:

@@ -181,3 +181,14 @@ def test_a_canvass_upload_answers_alike_for_another_districts_supporter_and_nobo
     )
     assert [e.message for e in plan.errors][0] == [e.message for e in plan.errors][1]
     assert len(plan.errors) == 2 and plan.change_count == 0
+
+
+def test_the_lead_sees_the_address_they_gave_waiting_on_the_record(
+    client_for, lead_a, contact_a, contact_b
+):
+    client = client_for(lead_a)
+    lead_changes_email(client, contact_a, contact_b.email)
+
+    page = client.get(contact_change_url(contact_a)).content.decode()
+
+    assert "New address waiting for an organiser" in page and contact_b.email in page
