@@ -19,10 +19,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core import signing
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from campaign.models import Campaign
 
 UNSUBSCRIBE = "unsubscribe"
 # Tokens made before links carried the drive held a contact id; they are honoured only
@@ -66,7 +70,7 @@ def is_preview(token: str) -> bool:
     return token == PREVIEW_TOKEN
 
 
-def unsubscribe_deadline(campaign) -> datetime:
+def unsubscribe_deadline(campaign: Campaign) -> datetime:
     return campaign.ballot_closes + timedelta(days=settings.MAILING_UNSUBSCRIBE_DAYS_AFTER_CLOSE)
 
 
@@ -74,7 +78,7 @@ def unsubscribe_deadline(campaign) -> datetime:
 class VotedLink:
     contact_id: int
     recipient_id: int | None
-    campaign: object | None
+    campaign: Campaign | None
 
 
 def voted_link_resolve(*, token: str, at: datetime | None = None) -> VotedLink:
@@ -84,6 +88,7 @@ def voted_link_resolve(*, token: str, at: datetime | None = None) -> VotedLink:
     ballot of the token's campaign has closed (or, for an old contact token, when it
     was signed before the running campaign began).
     """
+    from campaign.models import Campaign
     from campaign.selectors import campaign_active
     from mailings.models import Recipient
 
@@ -101,8 +106,6 @@ def voted_link_resolve(*, token: str, at: datetime | None = None) -> VotedLink:
         if row is None or row[0] is None:
             raise signing.BadSignature("The drive's recipient row is gone.")
         contact_id, campaign_id = row
-        from campaign.models import Campaign
-
         campaign = (
             Campaign.objects.filter(pk=campaign_id).first() if campaign_id else campaign_active()
         )
