@@ -4,7 +4,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
 from mailings.services.tracking import mailings_guard_sweep
-from mailings.webhooks import webhook_tokens_forget
+from mailings.services.webhook_tokens import webhook_tokens_forget
 
 
 @db_periodic_task(crontab(minute="*"))

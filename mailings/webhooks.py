@@ -7,7 +7,7 @@ would suppress them). Anymail checks the signature; this view also refuses
 * a timestamp further than ``MAILGUN_WEBHOOK_MAX_AGE_SECONDS`` from now, and
 * a token already seen with another body (tokens are kept in ``WebhookToken`` for as
   long as their timestamps could still be accepted, then removed by
-  ``webhook_tokens_forget``). The ESP's retry of the very same delivery (same token,
+  ``webhook_tokens_forget`` in mailings/services/webhook_tokens.py). The ESP's retry of the very same delivery (same token,
   same body) is answered 200 and changes nothing.
 
 A request that fails while its events are handled forgets its token again, so the
@@ -16,19 +16,15 @@ ESP's retry of that same delivery is accepted.
 
 from __future__ import annotations
 
-import hashlib
 import json
-from datetime import UTC, datetime, timedelta
 
 from anymail.exceptions import AnymailWebhookValidationFailure
 from anymail.webhooks.mailgun import MailgunTrackingWebhookView
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import IntegrityError, transaction
 from django.http import HttpResponse
-from django.utils import timezone
 
-from mailings.models import WebhookToken
+from mailings.services.webhook_tokens import webhook_token_claim, webhook_token_release
 
 ESP = "mailgun"
 
@@ -38,51 +34,6 @@ def _signature_fields(request) -> tuple[str, str]:
         block = json.loads(request.body.decode("utf-8"))["signature"]
         return str(block["token"]), str(block["timestamp"])
     return request.POST["token"], request.POST["timestamp"]
-
-
-def webhook_token_claim(
-    *, esp: str, token: str, timestamp: str, body: bytes, now: datetime | None = None
-) -> bool:
-    """Accept a signed (timestamp, token) once: True when new, False for a retry of the
-    same body; raises AnymailWebhookValidationFailure for a stale time or a replay."""
-    now = now or timezone.now()
-    try:
-        stamp = datetime.fromtimestamp(float(timestamp), tz=UTC)
-    except (ValueError, OverflowError, OSError):
-        raise AnymailWebhookValidationFailure("Webhook timestamp is not a time.") from None
-    window = timedelta(seconds=settings.MAILGUN_WEBHOOK_MAX_AGE_SECONDS)
-    if abs(now - stamp) > window:
-        raise AnymailWebhookValidationFailure(
-            f"Webhook timestamp {stamp:%Y-%m-%d %H:%M:%S} UTC is outside the accepted "
-            f"{settings.MAILGUN_WEBHOOK_MAX_AGE_SECONDS} s window (a replay, or a clock off)."
-        )
-    if not token or len(token) > 128:
-        raise AnymailWebhookValidationFailure("Webhook token is missing or too long.")
-    digest = hashlib.sha256(body).hexdigest()
-    try:
-        with transaction.atomic():
-            WebhookToken.objects.create(esp=esp, token=token, body_digest=digest, seen_at=now)
-    except IntegrityError:
-        seen = WebhookToken.objects.filter(esp=esp, token=token).values_list(
-            "body_digest", flat=True
-        )
-        if digest in seen:
-            return False
-        raise AnymailWebhookValidationFailure("Webhook token was already used.") from None
-    return True
-
-
-def webhook_token_release(*, esp: str, token: str) -> None:
-    WebhookToken.objects.filter(esp=esp, token=token).delete()
-
-
-def webhook_tokens_forget(*, now: datetime | None = None) -> int:
-    """Drop tokens whose timestamps would be refused anyway; returns how many."""
-    now = now or timezone.now()
-    # Twice the window: a timestamp may lie up to one window in the future too.
-    cutoff = now - 2 * timedelta(seconds=settings.MAILGUN_WEBHOOK_MAX_AGE_SECONDS)
-    deleted, _ = WebhookToken.objects.filter(seen_at__lt=cutoff).delete()
-    return deleted
 
 
 class MailgunTrackingView(MailgunTrackingWebhookView):

@@ -13,7 +13,7 @@ from campaign import env
 from contacts.models import Suppression
 from contacts.suppression import address_hash
 from mailings.models import DeliveryEvent, Recipient, WebhookToken
-from mailings.webhooks import webhook_tokens_forget
+from mailings.services.webhook_tokens import webhook_tokens_forget
 from tests.mailings.test_tracking import (  # noqa: F401 - fixtures
     basic_auth,
     mailgun_event,
