@@ -65,6 +65,7 @@ def _env(ctx: Context, esp_url: str, **extra: str) -> dict[str, str]:
         ALLOWED_HOSTS="localhost",
         ANYMAIL_ESP="mailgun",
         MAILGUN_API_KEY="bench-key",
+        MAILGUN_WEBHOOK_SIGNING_KEY="bench-signing-key",
         ANYMAIL_WEBHOOK_SECRET="bench:webhook-secret",  # noqa: S106 - local fake ESP only
         MAILGUN_API_URL=esp_url,
         MAILGUN_SENDER_DOMAIN="mg.bench.example.org",
@@ -409,7 +410,7 @@ def child_naive(district_name: str, count: int) -> dict:
                 "first_name": contact.first_name,
                 "ballot_closes": campaign.ballot_closes,
                 "school": contact.school.name,
-                "voted_url": voted_url(contact_id=contact.pk),
+                "voted_url": voted_url(recipient_id=contact.pk),  # same signing cost
                 "unsubscribe_url": absolute_url(
                     f"u/{signed_token(purpose='unsubscribe', value=contact.pk)}/"
                 ),

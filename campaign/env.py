@@ -158,11 +158,15 @@ ESP_BACKENDS: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {
     # name: (backend path, required env -> ANYMAIL key, optional env -> ANYMAIL key)
     "mailgun": (
         "anymail.backends.mailgun.EmailBackend",
-        {"MAILGUN_API_KEY": "MAILGUN_API_KEY"},
+        # The signing key is required: without it Anymail checks webhook signatures
+        # with the API key, refuses Mailgun's real events, and bounces never suppress.
+        {
+            "MAILGUN_API_KEY": "MAILGUN_API_KEY",
+            "MAILGUN_WEBHOOK_SIGNING_KEY": "MAILGUN_WEBHOOK_SIGNING_KEY",
+        },
         {
             "MAILGUN_SENDER_DOMAIN": "MAILGUN_SENDER_DOMAIN",
             "MAILGUN_API_URL": "MAILGUN_API_URL",
-            "MAILGUN_WEBHOOK_SIGNING_KEY": "MAILGUN_WEBHOOK_SIGNING_KEY",
         },
     ),
     "postmark": (

@@ -98,6 +98,10 @@ class AuditEvent(models.Model):
         ACCOUNT_CHANGE = "account_change", "Account changed"
         SECOND_FACTOR = "second_factor", "Second factor changed"
         SIGN_IN_UNLOCK = "sign_in_unlock", "Sign-in lockout lifted"
+        SUBJECT_ACCESS = "subject_access", "Subject access copy made"
+        ERASURE = "erasure", "Supporter erased"
+        RETENTION = "retention", "Retention erasure"
+        EMAIL_CHANGE = "email_change", "Supporter address change"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     actor = models.ForeignKey(
@@ -177,7 +181,14 @@ class CanvassPack(models.Model):
     error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Last sign of life of the build; a running pack silent for CANVASS_PACK_STALE_MINUTES
+    # lost its consumer and is failed (campaign/canvass/services.py).
+    progress_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The failed pack this one retries, if any.
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
 
     objects = CanvassPackQuerySet.as_manager()
 

@@ -272,7 +272,12 @@ MAILING_RETRY_BASE_SECONDS = env_float(ENV, "MAILING_RETRY_BASE_SECONDS", 5.0, m
 # calls a row "proven not sent" only once its send is older than this (Mailgun advises
 # polling its events no closer than half an hour to the present).
 MAILING_RECONCILE_LAG_SECONDS = env_int(ENV, "MAILING_RECONCILE_LAG_SECONDS", 1800, minimum=0)
-# How long an unsubscribe link in a sent email keeps working.
+# How long an unsubscribe link in a sent email keeps working: until this many days
+# after its campaign's ballot closes (two years), and never less than MAX_AGE_DAYS
+# after it was sent. "I have voted" links stop when the ballot closes.
+MAILING_UNSUBSCRIBE_DAYS_AFTER_CLOSE = env_int(
+    ENV, "MAILING_UNSUBSCRIBE_DAYS_AFTER_CLOSE", 730, minimum=30
+)
 MAILING_UNSUBSCRIBE_MAX_AGE_DAYS = env_int(ENV, "MAILING_UNSUBSCRIBE_MAX_AGE_DAYS", 400, minimum=1)
 # --- end of email drives ------------------------------------------------------------
 
@@ -284,6 +289,9 @@ if not DEBUG and EMAIL_BACKEND.startswith("anymail.") and "WEBHOOK_SECRET" not i
         "ANYMAIL_WEBHOOK_SECRET must be set (as 'username:password') when DEBUG is off and "
         "an ESP is configured: it protects the tracking webhooks at /anymail/."
     )
+# Mailgun webhooks: a signature older (or newer) than this is refused, and each
+# signature's token is accepted once (mailings/webhooks.py).
+MAILGUN_WEBHOOK_MAX_AGE_SECONDS = env_int(ENV, "MAILGUN_WEBHOOK_MAX_AGE_SECONDS", 300, minimum=30)
 # Soft bounces (distinct messages) to one address within the window that suppress it.
 TRACKING_SOFT_BOUNCE_LIMIT = env_int(ENV, "TRACKING_SOFT_BOUNCE_LIMIT", 3, minimum=1)
 TRACKING_SOFT_BOUNCE_DAYS = env_int(ENV, "TRACKING_SOFT_BOUNCE_DAYS", 30, minimum=1)
@@ -299,6 +307,10 @@ MAILING_PAUSE_MIN_MESSAGES = env_int(ENV, "MAILING_PAUSE_MIN_MESSAGES", 200, min
 SUPPRESSION_HASH_KEY = (
     env_str(ENV, "SUPPRESSION_HASH_KEY") or f"suppression:{SECRET_KEY}"
 ).encode()
+
+# Retention: `manage.py retention --apply` erases supporters not active since a
+# campaign whose ballot closed this many days ago (contacts/services/retention.py).
+RETENTION_DAYS_AFTER_CLOSE = env_int(ENV, "RETENTION_DAYS_AFTER_CLOSE", 365, minimum=1)
 
 # Wording recorded with consent given through imports when the form gives none.
 CONSENT_DEFAULT_WORDING = env_str(
@@ -334,6 +346,9 @@ IMPORT_UPLOAD_DIR = Path(env_str(ENV, "IMPORT_UPLOAD_DIR") or VAR_DIR / "imports
 # directory, and are deleted after CANVASS_PACK_RETENTION_HOURS.
 CANVASS_DIR = Path(env_str(ENV, "CANVASS_DIR") or VAR_DIR / "canvass")
 CANVASS_PACK_RETENTION_HOURS = env_int(ENV, "CANVASS_PACK_RETENTION_HOURS", 24, minimum=1)
+# A building pack with no progress for this long lost its queue worker: it is failed
+# and offers a retry.
+CANVASS_PACK_STALE_MINUTES = env_int(ENV, "CANVASS_PACK_STALE_MINUTES", 10, minimum=1)
 # Processes that lay out a district pack's schools side by side (1 = in-process).
 CANVASS_PDF_WORKERS = env_int(ENV, "CANVASS_PDF_WORKERS", 2, minimum=1)
 # Biggest sheet upload accepted for the paper round-trip.

@@ -39,6 +39,14 @@ def canvass_packs_expire_task() -> None:
 
 
 @db_periodic_task(crontab(minute="*"))
+def canvass_packs_stale_task() -> None:
+    """Fail packs whose build stopped making progress (its consumer died)."""
+    from campaign.canvass.services import canvass_packs_fail_stale
+
+    canvass_packs_fail_stale()
+
+
+@db_periodic_task(crontab(minute="*"))
 def gotv_ballot_closed_task() -> None:
     """After the ballot closes, no GOTV drive may still go out."""
     from campaign.gotv import gotv_drives_cancel_after_close

@@ -1,7 +1,9 @@
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef
+from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.html import format_html
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import BINARY_FORMATS, CSV, ODS, XLSX
 
@@ -20,6 +22,7 @@ from contacts.models import (
     ConsentRecord,
     Contact,
     District,
+    EmailChange,
     GotvEvent,
     ImportBatch,
     School,
@@ -34,6 +37,15 @@ from contacts.services import (
     school_save,
     suppression_add,
 )
+from contacts.services.email_change import (
+    PENDING_MESSAGE,
+    email_change_apply,
+    email_change_holder,
+    email_change_reject,
+    email_change_request,
+)
+from contacts.services.erasure import contact_erase, erasure_allowed
+from contacts.services.subject_access import subject_access_allowed, subject_access_export
 
 
 @admin.register(District)
@@ -118,10 +130,15 @@ class ContactAdmin(SupporterImportMixin, ExportMixin, ScopedModelAdmin):
     list_select_related = ["school", "district"]
     autocomplete_fields = ["school", "district"]
     filter_horizontal = ["tags"]
-    readonly_fields = ["source_import", "created_at", "updated_at"]
+    readonly_fields = ["pending_address", "source_import", "created_at", "updated_at"]
     inlines = [ConsentInline]
-    actions = ["withdraw_consent"]
+    actions = ["withdraw_consent", "subject_access_json", "subject_access_pdf"]
     list_per_page = 50
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.user = request.user  # a new class per request: whose edit this is
+        return form
 
     def get_queryset(self, request):
         from contacts.models import ConsentRecord as Consent
@@ -134,6 +151,11 @@ class ContactAdmin(SupporterImportMixin, ExportMixin, ScopedModelAdmin):
         )
         return super().get_queryset(request).annotate(has_consent=Exists(current))
 
+    @admin.display(description="New address waiting for an organiser")
+    def pending_address(self, obj: Contact) -> str:
+        change = obj.email_changes.filter(status=EmailChange.Status.PENDING).first()
+        return change.new_email if change else "—"
+
     @admin.display(description="Mailable", boolean=True, ordering="has_consent")
     def mailable(self, obj: Contact) -> bool:
         return obj.has_consent
@@ -145,6 +167,59 @@ class ContactAdmin(SupporterImportMixin, ExportMixin, ScopedModelAdmin):
         contact_save(contact=obj)
         if wanted != obj.gotv_status:
             gotv_set(contact=obj, status=wanted, method=GotvEvent.Method.ADMIN, actor=request.user)
+        pending = getattr(form, "pending_email", None)
+        if pending:
+            email_change_request(contact=obj, email=pending, actor=request.user)
+            self.message_user(request, PENDING_MESSAGE, messages.INFO)
+
+    # Deleting a supporter is erasure (contacts/services/erasure.py): organisers only,
+    # and what stays (suppression, anonymous drive counts, audit) is never listed as
+    # "related objects to delete".
+    def has_delete_permission(self, request, obj=None):
+        return erasure_allowed(request.user) and super().has_delete_permission(request, obj)
+
+    def get_deleted_objects(self, objs, request):
+        summary = [
+            f"{obj}: personal data erased; the address is kept only as a keyed hash so it "
+            "is never emailed or imported again"
+            for obj in objs
+        ]
+        return summary, {"supporters": len(summary)}, set(), []
+
+    def delete_model(self, request, obj):
+        contact_erase(contact=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for contact in queryset:
+            contact_erase(contact=contact, actor=request.user)
+
+    def has_subject_access_permission(self, request) -> bool:
+        return subject_access_allowed(request.user)
+
+    def _subject_access(self, request, queryset, fmt: str):
+        if queryset.count() != 1:
+            self.message_user(
+                request, "Choose exactly one supporter for a subject access copy.", messages.ERROR
+            )
+            return None
+        contact = queryset.get()
+        body = subject_access_export(actor=request.user, contact=contact, fmt=fmt)
+        response = HttpResponse(
+            body, content_type="application/pdf" if fmt == "pdf" else "application/json"
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="subject-access-{contact.pk}.{fmt}"'
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @admin.action(description="Subject access copy (JSON)", permissions=["subject_access"])
+    def subject_access_json(self, request, queryset):
+        return self._subject_access(request, queryset, "json")
+
+    @admin.action(description="Subject access copy (PDF)", permissions=["subject_access"])
+    def subject_access_pdf(self, request, queryset):
+        return self._subject_access(request, queryset, "pdf")
 
     def has_export_permission(self, request):
         return export_allowed(request.user)
@@ -280,3 +355,80 @@ class SuppressionAdmin(ScopedModelAdmin):
             source=form.cleaned_data["source"] or f"added by {request.user.get_username()}",
         )
         obj.pk = saved.pk
+
+
+@admin.register(EmailChange)
+class EmailChangeAdmin(ScopedModelAdmin):
+    """Address changes district leads made, waiting for an organiser (organisers only:
+    no other role has any permission on this model)."""
+
+    list_display = ["requested_at", "supporter", "new_email", "requested_by", "status", "clash"]
+    list_filter = ["status"]
+    list_select_related = ["contact", "requested_by"]
+    search_fields = ["new_email", "contact__email", "contact__last_name"]
+    actions = ["apply_changes", "reject_changes"]
+    readonly_fields = [
+        "contact",
+        "new_email",
+        "requested_by",
+        "requested_at",
+        "status",
+        "resolved_by",
+        "resolved_at",
+        "note",
+    ]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset if subject_access_allowed(request.user) else queryset.none()
+
+    @admin.display(description="Supporter")
+    def supporter(self, obj: EmailChange):
+        return format_html(
+            '<a href="../contact/{}/change/">{} ({})</a>',
+            obj.contact_id,
+            obj.contact.full_name,
+            obj.contact.email,
+        )
+
+    @admin.display(description="Address already held by")
+    def clash(self, obj: EmailChange):
+        if obj.status != EmailChange.Status.PENDING:
+            return "—"
+        holder = email_change_holder(change=obj)
+        if holder is None:
+            return "nobody"
+        return format_html(
+            '<a href="../contact/{}/change/">{} ({})</a>',
+            holder.pk,
+            holder.full_name,
+            holder.district or "no district",
+        )
+
+    @admin.action(description="Apply the new address")
+    def apply_changes(self, request, queryset):
+        applied, problems = 0, []
+        for change in queryset.filter(status=EmailChange.Status.PENDING):
+            try:
+                email_change_apply(change=change, actor=request.user)
+                applied += 1
+            except ValidationError as exc:
+                problems.append(f"{change.new_email}: {' '.join(exc.messages)}")
+        if applied:
+            self.message_user(request, f"Applied {applied} change(s) of address.", messages.SUCCESS)
+        for problem in problems:
+            self.message_user(request, problem, messages.ERROR)
+
+    @admin.action(description="Reject (keep the current address)")
+    def reject_changes(self, request, queryset):
+        rejected = 0
+        for change in queryset.filter(status=EmailChange.Status.PENDING):
+            email_change_reject(change=change, actor=request.user)
+            rejected += 1
+        self.message_user(request, f"Rejected {rejected} change(s) of address.", messages.SUCCESS)

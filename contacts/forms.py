@@ -4,6 +4,12 @@ from django.core.exceptions import ValidationError
 from campaign.gotv import ballot_window_check
 from contacts.models import Contact, Suppression
 from contacts.normalise import normalise_email, normalise_uk_mobile
+from contacts.services.email_change import email_change_needs_organiser
+
+DUPLICATE_EMAIL = (
+    "Another supporter already has this email address; "
+    "search for it and update that record instead."
+)
 
 
 class ContactForm(forms.ModelForm):
@@ -24,17 +30,30 @@ class ContactForm(forms.ModelForm):
             "notes",
         ]
 
+    # Set per request by the admin (ContactAdmin.get_form): whose edit this is.
+    user = None
+
     def clean_email(self) -> str:
         try:
             email = normalise_email(self.cleaned_data["email"])
         except ValidationError as exc:
             raise ValidationError(exc.messages) from None
         others = Contact.objects.filter(email=email).exclude(pk=self.instance.pk)
+        if (
+            self.user is not None
+            and self.instance.pk
+            and email != self.instance.email
+            and email_change_needs_organiser(self.user)
+        ):
+            # Only records the user can already see may be named; any other outcome
+            # must look the same, so the change waits for an organiser (the instance
+            # keeps its address and the uniqueness checks see nothing new).
+            if others.visible_to(self.user).exists():
+                raise ValidationError(DUPLICATE_EMAIL)
+            self.pending_email = email
+            return self.instance.email
         if others.exists():
-            raise ValidationError(
-                "Another supporter already has this email address; "
-                "search for it and update that record instead."
-            )
+            raise ValidationError(DUPLICATE_EMAIL)
         return email
 
     def clean_gotv_status(self) -> str:

@@ -306,3 +306,37 @@ class ImportChange(models.Model):
 
     def __str__(self) -> str:
         return f"Import {self.batch_id} changed contact {self.contact_id}"
+
+
+class EmailChange(models.Model):
+    """A new address a district lead gave for a supporter, waiting for an organiser.
+
+    A lead may not learn whether an address belongs to a supporter outside their
+    districts, so every change of address a lead makes waits here, and the lead is
+    told the same thing whatever the answer (contacts/services/email_change.py)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for an organiser"
+        APPLIED = "applied", "Applied"
+        REJECTED = "rejected", "Rejected"
+        SUPERSEDED = "superseded", "Replaced by a later change"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="email_changes")
+    new_email = models.EmailField(max_length=254)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        indexes = [models.Index(fields=["status", "requested_at"])]
+
+    def __str__(self) -> str:
+        return f"New address for supporter {self.contact_id} ({self.get_status_display()})"

@@ -42,3 +42,154 @@ def contact_get(*, user, pk: int) -> Contact:
 
 def school_get(*, user, pk: int) -> School:
     return get_object_or_404(School.objects.visible_to(user).select_related("district"), pk=pk)
+
+
+# --- subject access (organisers only; contacts/services/subject_access.py) -----------
+
+
+def _when(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _contact_recipients(contact: Contact):
+    from mailings.models import Recipient
+
+    mine = Q(contact_id=contact.pk) | Q(email__iexact=contact.email)
+    if contact.email_hash:
+        mine |= Q(email_hash=contact.email_hash)
+    return Recipient.objects.filter(mine).select_related("mailing").order_by("created_at", "pk")
+
+
+def subject_access_data(*, contact: Contact) -> dict:
+    """Everything Turnout holds on one supporter, in plain words and ISO times."""
+    from campaign.models import AuditEvent
+    from contacts.models import Suppression
+    from contacts.services.audit import CONTACT_TARGET
+    from contacts.suppression import address_hash
+    from mailings.models import DeliveryEvent
+
+    contact = Contact.objects.select_related("school", "district", "source_import").get(
+        pk=contact.pk
+    )
+    details = {
+        "id": contact.pk,
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "email": contact.email,
+        "mobile": contact.mobile,
+        "school": contact.school.name if contact.school else None,
+        "school_urn": contact.school.urn if contact.school else None,
+        "district": contact.district.name if contact.district else None,
+        "role": contact.get_role_display(),
+        "tags": sorted(contact.tags.values_list("name", flat=True)),
+        "notes": contact.notes,
+        "gotv_status": contact.get_gotv_status_display(),
+        "added": _when(contact.created_at),
+        "last_changed": _when(contact.updated_at),
+        "added_by_import": (
+            {"file": contact.source_import.file_name, "at": _when(contact.source_import.created_at)}
+            if contact.source_import
+            else None
+        ),
+        "email_suppressed": Suppression.objects.filter(
+            address_hash=address_hash(contact.email)
+        ).exists(),
+    }
+    consent = [
+        {
+            "channel": record.get_channel_display(),
+            "given_at": _when(record.given_at),
+            "method": record.get_method_display(),
+            "source": record.source,
+            "wording": record.wording,
+            "version": record.version,
+            "withdrawn_at": _when(record.withdrawn_at),
+            "withdrawn_how": record.get_withdrawn_how_display() if record.withdrawn_how else "",
+        }
+        for record in contact.consents.order_by("given_at", "pk")
+    ]
+    gotv = [
+        {
+            "at": _when(event.created_at),
+            "from": event.get_previous_status_display(),
+            "to": event.get_status_display(),
+            "how": event.get_method_display(),
+            "recorded_by": event.actor.get_username() if event.actor else None,
+        }
+        for event in contact.gotv_events.select_related("actor").order_by("created_at", "pk")
+    ]
+    recipients = list(_contact_recipients(contact))
+    events_by_row: dict[int, list[dict]] = {}
+    for event in DeliveryEvent.objects.filter(recipient__in=recipients).order_by(
+        "occurred_at", "pk"
+    ):
+        events_by_row.setdefault(event.recipient_id, []).append(
+            {
+                "at": _when(event.occurred_at),
+                "event": event.get_event_type_display(),
+                "bounce": event.get_bounce_display() if event.bounce else "",
+                "esp": event.esp,
+                "description": event.description,
+            }
+        )
+    drives = [
+        {
+            "drive": row.mailing.name,
+            "subject": row.mailing.subject,
+            "address": row.email,
+            "status": row.get_status_display(),
+            "sent_at": _when(row.sent_at),
+            "error": row.error,
+            "delivery_events": events_by_row.get(row.pk, []),
+        }
+        for row in recipients
+    ]
+    about = AuditEvent.objects.filter(target_type=CONTACT_TARGET, target_id=str(contact.pk))
+    audit = [
+        {
+            "at": _when(entry.created_at),
+            "action": entry.get_action_display(),
+            "by": entry.actor_label or "system",
+            "detail": entry.detail,
+        }
+        for entry in about.order_by("created_at", "pk")
+    ]
+    # Sheets are recorded per school or district pack: those printed while the
+    # supporter was on Turnout at their (current) school or district may have listed them.
+    place = Q(target_type="contacts.school", target_id=str(contact.school_id or ""))
+    place |= Q(target_type="contacts.district", target_id=str(contact.district_id or ""))
+    prints = AuditEvent.objects.filter(
+        place,
+        action__in=[AuditEvent.Action.CANVASS_PRINT, AuditEvent.Action.EXPORT],
+        created_at__gte=contact.created_at,
+    )
+    canvass = [
+        {
+            "at": _when(entry.created_at),
+            "what": entry.target_label,
+            "printed_by": entry.actor_label or "system",
+            "sheet_code": entry.detail.get("sheet_code", ""),
+            "with_email": bool(entry.detail.get("with_email")),
+            "format": entry.detail.get("format", ""),
+        }
+        for entry in prints.order_by("created_at", "pk")
+        if entry.detail.get("what", "canvass sheet") == "canvass sheet"
+        or entry.action == AuditEvent.Action.CANVASS_PRINT
+    ]
+    changes = [
+        {
+            "requested_at": _when(change.requested_at),
+            "new_email": change.new_email,
+            "status": change.get_status_display(),
+        }
+        for change in contact.email_changes.order_by("requested_at", "pk")
+    ]
+    return {
+        "details": details,
+        "consent_history": consent,
+        "gotv_history": gotv,
+        "drives_received": drives,
+        "audit_entries": audit,
+        "canvass_prints": canvass,
+        "address_changes": changes,
+    }

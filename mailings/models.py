@@ -19,6 +19,12 @@ class MailingQuerySet(models.QuerySet):
         return self.none()
 
 
+def _active_campaign_id() -> int | None:
+    from campaign.models import Campaign
+
+    return Campaign.objects.filter(is_active=True).values_list("pk", flat=True).first()
+
+
 class Mailing(models.Model):
     """An email drive written by a volunteer, and the audience it goes to."""
 
@@ -62,6 +68,16 @@ class Mailing(models.Model):
         "GOTV statuses", default=list, blank=True, help_text='e.g. ["unknown", "pledged"]'
     )
 
+    # The campaign the drive was written in: its links expire with it (campaign/links.py).
+    campaign = models.ForeignKey(
+        "campaign.Campaign",
+        null=True,
+        blank=True,
+        default=_active_campaign_id,
+        on_delete=models.SET_NULL,
+        related_name="mailings",
+        editable=False,
+    )
     # Set when the drive starts, so later edits to the campaign change nothing in flight.
     from_email = models.CharField(max_length=320, blank=True, editable=False)
     reply_to = models.CharField(max_length=320, blank=True, editable=False)
@@ -257,3 +273,23 @@ class MailingGuard(models.Model):
 
     def __str__(self) -> str:
         return f"Guard paused {self.mailing_id} at {self.paused_at:%Y-%m-%d %H:%M}"
+
+
+class WebhookToken(models.Model):
+    """A signed webhook's one-time token, kept while its timestamp is still accepted,
+    so a captured signature cannot be replayed (mailings/webhooks.py)."""
+
+    esp = models.CharField(max_length=32)
+    token = models.CharField(max_length=128)
+    # SHA-256 of the request body: the ESP's retry of the same delivery is answered
+    # (and ignored), the same signature on any other body is refused.
+    body_digest = models.CharField(max_length=64)
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["esp", "token"], name="webhook_token_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.esp} webhook token seen {self.seen_at:%Y-%m-%d %H:%M}"

@@ -6,6 +6,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from campaign import links
 from campaign.decorators import team_required
 from campaign.security.decorators import sandboxed_frame
 from campaign.selectors import campaign_active
@@ -19,6 +20,9 @@ from mailings.services import mailing_preview, unsubscribe_confirm, unsubscribe_
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token: str):
     context = {"campaign": campaign_active()}
+    if links.is_preview(token):
+        # The link of a preview or test send: names nobody, changes nothing.
+        return render(request, "mailings/unsubscribe_preview.html", context)
     try:
         recipient = unsubscribe_recipient(token=token)
     except signing.SignatureExpired:

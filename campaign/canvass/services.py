@@ -11,8 +11,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from campaign.canvass import sheets
@@ -169,7 +170,7 @@ def pack_path(pack: CanvassPack) -> Path:
 def canvass_pack_build(*, pack_id: int) -> CanvassPack:
     """Build a queued pack: progress as schools finish, file when done, reason if not."""
     claimed = CanvassPack.objects.filter(pk=pack_id, status=CanvassPack.Status.PENDING).update(
-        status=CanvassPack.Status.RUNNING, started_at=timezone.now()
+        status=CanvassPack.Status.RUNNING, started_at=timezone.now(), progress_at=timezone.now()
     )
     pack = CanvassPack.objects.select_related("district", "requested_by").get(pk=pack_id)
     if not claimed:
@@ -181,10 +182,12 @@ def canvass_pack_build(*, pack_id: int) -> CanvassPack:
         return _fail(pack, "The requester no longer covers this district.")
 
     def total(count: int) -> None:
-        CanvassPack.objects.filter(pk=pack_id).update(schools_total=count)
+        CanvassPack.objects.filter(pk=pack_id).update(
+            schools_total=count, progress_at=timezone.now()
+        )
 
     def progress(done: int) -> None:
-        CanvassPack.objects.filter(pk=pack_id).update(schools_done=done)
+        CanvassPack.objects.filter(pk=pack_id).update(schools_done=done, progress_at=timezone.now())
 
     code = sheets.new_sheet_code()
     try:
@@ -233,20 +236,47 @@ def _fail(pack: CanvassPack, reason: str) -> CanvassPack:
     return pack
 
 
-STALLED_AFTER = timedelta(minutes=30)
+STALE_ERROR = (
+    "The build was interrupted: no progress for {minutes} minutes (the queue worker "
+    "stopped). Retry to build it again."
+)
+
+
+def canvass_packs_fail_stale(*, now=None) -> int:
+    """Fail running packs with no progress for CANVASS_PACK_STALE_MINUTES: Huey runs a
+    task at most once, so a build whose consumer died never resumes. Returns how many."""
+    now = now or timezone.now()
+    minutes = settings.CANVASS_PACK_STALE_MINUTES
+    silent_since = now - timedelta(minutes=minutes)
+    return CanvassPack.objects.filter(
+        Q(progress_at__lt=silent_since) | Q(progress_at__isnull=True, started_at__lt=silent_since),
+        status=CanvassPack.Status.RUNNING,
+    ).update(
+        status=CanvassPack.Status.FAILED,
+        error=STALE_ERROR.format(minutes=minutes)[:300],
+        finished_at=now,
+    )
+
+
+def canvass_pack_retry(*, actor, pack: CanvassPack) -> CanvassPack:
+    """A new build of a failed pack (``pack`` from CanvassPack.objects.visible_to(actor)),
+    requested by ``actor`` and re-checked against their scope when it runs."""
+    if pack.status != CanvassPack.Status.FAILED:
+        raise ValidationError("Only a failed pack can be retried.")
+    with transaction.atomic():
+        retry = canvass_pack_request(
+            actor=actor, district=pack.district, with_email=pack.with_email
+        )
+        CanvassPack.objects.filter(pk=retry.pk).update(retry_of=pack)
+    retry.retry_of = pack
+    return retry
 
 
 def canvass_packs_expire(*, now=None) -> int:
     """Delete pack files past their retention time ("destroy after use"), and fail packs
     whose build was lost (a consumer killed mid-build) so their page says so."""
     now = now or timezone.now()
-    CanvassPack.objects.filter(
-        status=CanvassPack.Status.RUNNING, started_at__lt=now - STALLED_AFTER
-    ).update(
-        status=CanvassPack.Status.FAILED,
-        error="The build was interrupted; request the pack again.",
-        finished_at=now,
-    )
+    canvass_packs_fail_stale(now=now)
     cutoff = now - timedelta(hours=settings.CANVASS_PACK_RETENTION_HOURS)
     expired = 0
     for pack in CanvassPack.objects.filter(

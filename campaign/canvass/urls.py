@@ -8,6 +8,7 @@ urlpatterns = [
     path("districts/<int:pk>/pack/", views.district_pack_request, name="canvass-pack-request"),
     path("packs/<int:pk>/", views.pack_detail, name="canvass-pack"),
     path("packs/<int:pk>/download/", views.pack_download, name="canvass-pack-download"),
+    path("packs/<int:pk>/retry/", views.pack_retry, name="canvass-pack-retry"),
     path("schools/<int:pk>/sheet.pdf", views.school_sheet_pdf, name="canvass-sheet-pdf"),
     path("schools/<int:pk>/sheet.xlsx", views.school_sheet_xlsx, name="canvass-sheet-xlsx"),
     path("schools/<int:pk>/tick/", views.school_tick, name="canvass-tick"),

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -225,6 +225,18 @@ def pack_detail(request, pk: int):
 
 
 @canvass_required
+@require_POST
+def pack_retry(request, pk: int):
+    pack = selectors.canvass_pack_get(user=request.user, pk=pk)
+    try:
+        retry = services.canvass_pack_retry(actor=request.user, pack=pack)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+        return redirect("canvass-pack", pk=pack.pk)
+    return redirect("canvass-pack", pk=retry.pk)
+
+
+@canvass_required
 def pack_download(request, pk: int):
     pack = selectors.canvass_pack_get(user=request.user, pk=pk)
     if not pack.is_ready:
@@ -252,14 +264,24 @@ def voted(request, token: str):
     """GET never records: mail security scanners fetch links to check them. The page
     posts itself at once from a tiny inline script, and offers the same one-click
     button for anyone without JavaScript; the POST records "voted" (idempotent)."""
+    if links.is_preview(token):
+        # The link of a preview or test send: names nobody, records nothing.
+        return render(request, "gotv/voted.html", {"state": "preview"})
     try:
-        contact_id = links.token_value(purpose=links.VOTED, token=token)
+        link = links.voted_link_resolve(token=token)
+    except signing.SignatureExpired:
+        return render(
+            request,
+            "gotv/voted.html",
+            {"state": "expired", "campaign": campaign_active()},
+            status=410,
+        )
     except signing.BadSignature:
         return render(request, "gotv/voted.html", {"state": "invalid"}, status=400)
-    contact = Contact.objects.filter(pk=contact_id).first()
+    contact = Contact.objects.filter(pk=link.contact_id).first()
     if contact is None:
         return render(request, "gotv/voted.html", {"state": "invalid"}, status=404)
-    campaign = campaign_active()
+    campaign = link.campaign
     if request.method == "GET":
         state = "done" if contact.gotv_status == Contact.Gotv.VOTED else "confirm"
         return render(

@@ -12,15 +12,18 @@ from __future__ import annotations
 from anymail.exceptions import AnymailConfigurationError
 from anymail.webhooks.amazon_ses import AmazonSESTrackingWebhookView
 from anymail.webhooks.brevo import BrevoTrackingWebhookView
-from anymail.webhooks.mailgun import MailgunTrackingWebhookView
 from anymail.webhooks.postmark import PostmarkTrackingWebhookView
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
+from mailings.webhooks import MailgunTrackingView
+
 TRACKING_VIEWS = {
-    "mailgun": MailgunTrackingWebhookView,
+    # Mailgun's with replay protection (mailings/webhooks.py).
+    "mailgun": MailgunTrackingView,
     "postmark": PostmarkTrackingWebhookView,
     "amazon_ses": AmazonSESTrackingWebhookView,
     "brevo": BrevoTrackingWebhookView,
@@ -39,7 +42,7 @@ def _answer_404_when_unconfigured(view):
     def wrapped(request, *args, **kwargs):
         try:
             return view(request, *args, **kwargs)
-        except AnymailConfigurationError:
+        except (AnymailConfigurationError, ImproperlyConfigured):
             raise Http404("This ESP is not configured here.") from None
 
     return wrapped

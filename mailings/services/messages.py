@@ -132,7 +132,7 @@ def recipient_values(*, row: Row, fields: frozenset[str]) -> dict[str, str]:
         "unsubscribe_url": unsubscribe_url(recipient_id=row.pk),
     }
     if "voted_url" in fields:
-        values["voted_url"] = voted_url(contact_id=row.contact_id)
+        values["voted_url"] = voted_url(recipient_id=row.pk)
     return values
 
 

@@ -8,7 +8,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from campaign.links import absolute_url, voted_url
+from campaign.links import preview_url
 from campaign.selectors import campaign_active
 from contacts.models import Contact
 from mailings.merge import Template, render
@@ -29,9 +29,10 @@ def _values(contact: Contact) -> dict[str, str]:
         "ballot_closes": date_format(timezone.localtime(campaign.ballot_closes), "l j F Y, H:i")
         if campaign
         else "",
-        # A preview is not a send: its links lead nowhere real.
-        "unsubscribe_url": absolute_url("u/preview/"),
-        "voted_url": voted_url(contact_id=contact.pk),
+        # A preview is not a send: its links name nobody and do nothing, so a volunteer
+        # previewing a drive cannot unsubscribe a supporter or record their vote.
+        "unsubscribe_url": preview_url("u"),
+        "voted_url": preview_url("voted"),
     }
 
 

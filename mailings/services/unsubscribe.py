@@ -7,10 +7,19 @@ from datetime import timedelta
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
+from django.utils import timezone
 
-from campaign.links import UNSUBSCRIBE, absolute_url, signed_token, token_value
+from campaign.links import (
+    UNSUBSCRIBE,
+    LinkExpired,
+    absolute_url,
+    signed_token,
+    token_value,
+    unsubscribe_deadline,
+)
 from contacts.models import ConsentRecord, Contact, Suppression
 from contacts.services import consent_withdraw, suppression_add
+from contacts.services.erasure import ERASED_DOMAIN
 from mailings.models import Recipient
 
 
@@ -20,10 +29,28 @@ def unsubscribe_url(*, recipient_id: int) -> str:
 
 
 def unsubscribe_recipient(*, token: str) -> Recipient | None:
-    """The recipient row a token names; raises signing.BadSignature / SignatureExpired."""
+    """The recipient row a token names; raises signing.BadSignature / SignatureExpired.
+
+    A link works for MAILING_UNSUBSCRIBE_MAX_AGE_DAYS after it was sent, and beyond
+    that until MAILING_UNSUBSCRIBE_DAYS_AFTER_CLOSE days after its campaign's ballot
+    closed (campaign/links.py)."""
     max_age = timedelta(days=settings.MAILING_UNSUBSCRIBE_MAX_AGE_DAYS)
-    recipient_id = token_value(purpose=UNSUBSCRIBE, token=token, max_age=max_age)
-    return Recipient.objects.select_related("mailing").filter(pk=recipient_id).first()
+    try:
+        recipient_id = token_value(purpose=UNSUBSCRIBE, token=token, max_age=max_age)
+        fresh = True
+    except signing.SignatureExpired:
+        recipient_id = token_value(purpose=UNSUBSCRIBE, token=token)
+        fresh = False
+    recipient = (
+        Recipient.objects.select_related("mailing", "mailing__campaign")
+        .filter(pk=recipient_id)
+        .first()
+    )
+    if recipient is not None and not fresh:
+        campaign = recipient.mailing.campaign
+        if campaign is None or timezone.now() >= unsubscribe_deadline(campaign):
+            raise LinkExpired("The campaign of this link closed long ago.")
+    return recipient
 
 
 @transaction.atomic
@@ -43,8 +70,9 @@ def unsubscribe_confirm(*, recipient: Recipient, one_click: bool) -> None:
     contacts = Contact.objects.filter(pk=recipient.contact_id)
     if recipient.contact_id is not None and contacts.exists():
         consent_withdraw(contacts=contacts, how=how, source=source)
-    else:
-        # The contact was erased since; still make sure the address is never mailed.
+    elif not recipient.email.endswith(f"@{ERASED_DOMAIN}"):
+        # The contact was deleted since; still make sure the address is never mailed.
+        # (An erased row holds no address: erasure suppressed it already.)
         suppression_add(
             email=recipient.email, reason=Suppression.Reason.UNSUBSCRIBED, source=source
         )

@@ -108,12 +108,14 @@ def test_anymail_esp_selects_the_matching_anymail_backend_with_its_keys(tmp_path
         ANYMAIL_ESP="mailgun",
         MAILGUN_API_KEY="key-123",
         MAILGUN_SENDER_DOMAIN="mg.campaign.example.org",
+        MAILGUN_WEBHOOK_SIGNING_KEY="signing-456",
         ANYMAIL_WEBHOOK_SECRET="hooks:long-random-secret",
     )
     assert loaded["email"] == "anymail.backends.mailgun.EmailBackend"
     assert loaded["anymail"] == {
         "MAILGUN_API_KEY": "key-123",
         "MAILGUN_SENDER_DOMAIN": "mg.campaign.example.org",
+        "MAILGUN_WEBHOOK_SIGNING_KEY": "signing-456",
         "WEBHOOK_SECRET": "hooks:long-random-secret",
     }
 

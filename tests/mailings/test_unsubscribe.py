@@ -1,10 +1,12 @@
 """Unsubscribe links and RFC 8058 one-click: signed, immediate, and final."""
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.core import signing
 from django.test import Client
+from django.utils import timezone
 
 from contacts.models import ConsentRecord, Suppression
 from contacts.suppression import address_hash
@@ -77,7 +79,14 @@ def test_a_tampered_token_is_refused_and_changes_nothing(row, contact_a, method)
 
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_an_expired_token_is_refused_with_a_way_out(row, contact_a, settings, monkeypatch, method):
+    """Expired: sent over MAX_AGE_DAYS ago and its campaign closed over
+    DAYS_AFTER_CLOSE ago (tests/mailings/test_tokens.py has the boundaries)."""
     settings.MAILING_UNSUBSCRIBE_MAX_AGE_DAYS = 1
+    settings.MAILING_UNSUBSCRIBE_DAYS_AFTER_CLOSE = 30
+    campaign = row.mailing.campaign
+    campaign.ballot_opens -= timedelta(days=400)
+    campaign.ballot_closes = timezone.now() - timedelta(days=31)
+    campaign.save()
     real_time = time.time
     monkeypatch.setattr(signing.time, "time", lambda: real_time() - 2 * 86400)
     url = path_of(unsubscribe_url(recipient_id=row.pk))

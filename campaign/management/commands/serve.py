@@ -15,6 +15,9 @@ from django.core.management.base import BaseCommand, CommandError
 from campaign.models import TeamMember
 
 MANAGE = str(Path(settings.BASE_DIR) / "manage.py")
+# A consumer that keeps dying is restarted after 1, 3, 7... seconds (at most a minute).
+RESTART_WINDOW = 300
+MAX_RESTART_PAUSE = 60
 
 
 class Command(BaseCommand):
@@ -26,11 +29,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, host: str, port: int, **options):
         url = f"http://{host}:{port}/"
-        web = [sys.executable, MANAGE, "runserver", f"{host}:{port}", "--noreload"]
+        web_command = [sys.executable, MANAGE, "runserver", f"{host}:{port}", "--noreload"]
         if not settings.DEBUG:
-            web = [sys.executable, "-m", "gunicorn", "campaign.wsgi", "-b", f"{host}:{port}"]
-        worker = [sys.executable, MANAGE, "run_huey"]
-        children = [subprocess.Popen(web), subprocess.Popen(worker)]  # noqa: S603
+            web_command = [
+                sys.executable, "-m", "gunicorn", "campaign.wsgi", "-b", f"{host}:{port}"
+            ]  # fmt: skip
+        worker_command = [sys.executable, MANAGE, "run_huey"]
+        web = subprocess.Popen(web_command)  # noqa: S603
+        worker = subprocess.Popen(worker_command)  # noqa: S603
         stopping = False
 
         def stop(*_):
@@ -41,12 +47,16 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         # Announce once the server answers, so the address is the last thing printed
         # rather than buried in start-up logging.
-        self._wait_until_listening(host, port, children)
+        self._wait_until_listening(host, port, [web])
         self._announce(url)
+        restarts: list[float] = []
         try:
-            while not stopping and all(child.poll() is None for child in children):
+            while not stopping and web.poll() is None:
+                if worker.poll() is not None:
+                    worker = self._restart(worker, worker_command, restarts, lambda: stopping)
                 time.sleep(0.2)
         finally:
+            children = [web, worker]
             for child in children:
                 if child.poll() is None:
                     child.terminate()
@@ -57,8 +67,33 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     child.kill()
         if not stopping:
-            raise CommandError("The web server or the queue consumer stopped; both are down now.")
+            raise CommandError("The web server stopped; the queue consumer is stopped too.")
         self.stdout.write("Stopped the web server and the queue consumer.")
+
+    def _restart(self, dead: subprocess.Popen, command: list[str], restarts: list[float], stopped):
+        """A consumer that died (a crash, the OOM killer) is started again at once, and
+        with a growing pause if it keeps dying, while the web server stays up: queued
+        work waits in the queue and resumes; a task running when it died is lost (Huey
+        runs a task at most once), which the drive sweeper and stale-pack check repair."""
+        now = time.monotonic()
+        restarts[:] = [t for t in restarts if now - t < RESTART_WINDOW] + [now]
+        pause = min(MAX_RESTART_PAUSE, 2 ** (len(restarts) - 1) - 1) if len(restarts) > 1 else 0
+        self.stderr.write(
+            f"The queue consumer stopped (exit code {dead.returncode}); restarting it"
+            + (f" in {pause} s" if pause else "")
+            + f" (restart {len(restarts)} in the last {RESTART_WINDOW // 60} minutes). "
+            "The web server is still running."
+        )
+        self.stderr.flush()
+        until = time.monotonic() + pause
+        while time.monotonic() < until:
+            if stopped():
+                return dead
+            time.sleep(0.2)
+        worker = subprocess.Popen(command)  # noqa: S603
+        self.stdout.write(f"Restarted the queue consumer (pid {worker.pid}).")
+        self.stdout.flush()
+        return worker
 
     @staticmethod
     def _wait_until_listening(host: str, port: int, children, timeout: float = 30.0) -> None:
