@@ -93,6 +93,7 @@ class AuditEvent(models.Model):
         EXPORT = "export", "Export"
         ROLE_CHANGE = "role_change", "Role changed"
         CONSENT_WITHDRAW = "consent_withdraw", "Consent withdrawn"
+        CONTACT_CHANGE = "contact_change", "Supporter details changed"
         SEED = "seed", "Demo data seeded"
         SCHOOLS_SPLIT = "schools_split", "Merged schools split"
         ACCOUNT_CHANGE = "account_change", "Account changed"

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "anymail",
+    "django_htmx",
     "huey.contrib.djhuey",
     "import_export",
     "campaign.security.apps.SignInLockoutsConfig",  # django-axes
@@ -80,6 +81,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "campaign.security.middleware.NoStoreMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # The branded 404 page even with DEBUG on: Django's debug 404 lists every URL.
+    "campaign.errors.BrandedNotFoundMiddleware",
     # Last, as django-axes asks: turns a refused sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
