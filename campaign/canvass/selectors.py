@@ -57,6 +57,12 @@ class SheetRow:
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
 
+    @property
+    def sort_name(self) -> str:
+        from campaign.canvass.layout import sort_name
+
+        return sort_name(self.first_name, self.last_name)
+
 
 ROW_FIELDS = ("pk", "first_name", "last_name", "role", "mobile", "email", "gotv_status")
 
@@ -75,6 +81,17 @@ def sheet_rows(*, user, school_ids: list[int]) -> dict[int, list[SheetRow]]:
     return rows
 
 
+def sheet_rows_without_school(*, user, district: District) -> list[SheetRow]:
+    """Supporters of ``district`` with no school recorded, for their own sheet."""
+    queryset = (
+        canvass_contacts(user=user)
+        .filter(district=district, school__isnull=True)
+        .order_by("last_name", "first_name", "pk")
+        .values_list(*ROW_FIELDS)
+    )
+    return [SheetRow(*values) for values in queryset.iterator(chunk_size=5000)]
+
+
 def district_schools(*, user, district: District) -> list[School]:
     return list(
         School.objects.visible_to(user).filter(district=district).select_related("district")
@@ -86,6 +103,8 @@ class SchoolCount:
     school_id: int
     supporters: int
     voted: int
+    # Supporters of the school who are not printed: no current email consent.
+    left_off: int = 0
 
 
 def school_counts(*, user, school_ids: list[int]) -> dict[int, SchoolCount]:
@@ -98,10 +117,43 @@ def school_counts(*, user, school_ids: list[int]) -> dict[int, SchoolCount]:
             supporters=Count("pk"), voted=Count("pk", filter=Q(gotv_status=Contact.Gotv.VOTED))
         )
     )
-    return {
-        row["school_id"]: SchoolCount(row["school_id"], row["supporters"], row["voted"])
+    everyone = dict(
+        Contact.objects.visible_to(user)
+        .filter(school_id__in=school_ids)
+        .order_by()
+        .values("school_id")
+        .annotate(total=Count("pk"))
+        .values_list("school_id", "total")
+    )
+    counts = {
+        row["school_id"]: SchoolCount(
+            row["school_id"],
+            row["supporters"],
+            row["voted"],
+            everyone.get(row["school_id"], 0) - row["supporters"],
+        )
         for row in counted
     }
+    for school_id, total in everyone.items():
+        counts.setdefault(school_id, SchoolCount(school_id, 0, 0, total))
+    return counts
+
+
+@dataclass(frozen=True)
+class LeftOff:
+    """Why a district's supporters are missing from its school sheets."""
+
+    no_consent: int  # not printed anywhere: no current email consent
+    no_school: int  # printed on the district's "No school recorded" sheet instead
+
+
+def district_left_off(*, user, district: District) -> LeftOff:
+    everyone = Contact.objects.visible_to(user).filter(district=district)
+    printable = canvass_contacts(user=user).filter(district=district)
+    return LeftOff(
+        no_consent=everyone.count() - printable.count(),
+        no_school=printable.filter(school__isnull=True).count(),
+    )
 
 
 def canvass_pack_get(*, user, pk: int) -> CanvassPack:

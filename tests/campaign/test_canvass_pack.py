@@ -59,7 +59,7 @@ def test_a_lead_requests_a_pack_and_downloads_it_when_ready(
     text = "\n".join(pages)
     assert "Canvass pack: District A" in pages[0]
     assert "Tomasz" not in text
-    assert all(f"Extra2x{n:03d} Testperson" in text for n in range(40))
+    assert all(f"Testperson, Extra2x{n:03d}" in text for n in range(40))
     # Schools come in the cover's order, each starting its own page count.
     starts = [p for p in pages[1:] if "Page 1 of" in p]
     assert len(starts) == 4

@@ -136,7 +136,7 @@ def test_the_voted_link_before_the_ballot_opens_explains_and_records_nothing(
 def test_a_lead_taps_a_supporter_to_set_their_status(client_for, lead_a, open_ballot, contact_a):
     client = client_for(lead_a)
     page = client.get(f"/canvass/schools/{contact_a.school_id}/tick/")
-    assert page.status_code == 200 and "Siân O&#x27;Neill" in page.content.decode()
+    assert page.status_code == 200 and "O&#x27;Neill, Siân" in page.content.decode()
 
     response = client.post(
         f"/canvass/schools/{contact_a.school_id}/tick/",
