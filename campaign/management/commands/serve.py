@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -30,7 +31,11 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             web = [sys.executable, "-m", "gunicorn", "campaign.wsgi", "-b", f"{host}:{port}"]
         worker = [sys.executable, MANAGE, "run_huey"]
-        children = [subprocess.Popen(web), subprocess.Popen(worker)]  # noqa: S603
+        environ = child_environ(host=host, port=port, environ=os.environ)
+        children = [
+            subprocess.Popen(web, env=environ),  # noqa: S603
+            subprocess.Popen(worker, env=environ),  # noqa: S603
+        ]
         stopping = False
 
         def stop(*_):
@@ -71,9 +76,11 @@ class Command(BaseCommand):
                 time.sleep(0.2)
 
     def _announce(self, url: str) -> None:
+        site_url = os.environ.get("SITE_URL", "").strip().rstrip("/")
         lines = [
             "",
             f"Turnout is running at {url}  (sign in at {url}accounts/login/)",
+            f"Links in emails, sheets and QR codes: {site_url or url.rstrip('/')}",
             f"Database: {settings.DATABASES['default']['NAME']}",
             f"Outbox (emails sent on this machine): {settings.OUTBOX_DIR} and {url}outbox/",
         ]
@@ -89,6 +96,25 @@ class Command(BaseCommand):
         lines += ["Press Ctrl-C to stop.", ""]
         self.stdout.write("\n".join(lines))
         self.stdout.flush()
+
+
+def public_host(host: str) -> str:
+    """The address to put in links for a server listening on ``host``."""
+    if host in ("", "0.0.0.0", "::", "[::]"):  # noqa: S104 - naming it, not binding
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def child_environ(*, host: str, port: int, environ) -> dict[str, str]:
+    """The web server's and the queue consumer's environment: unless SITE_URL is set,
+    links (emails, "I have voted", unsubscribe, sheets' QR codes) point at the address
+    served here, so `make run PORT=8101` mails links to port 8101. The consumer needs
+    it as much as the web server: it sends the drives' emails."""
+    child = dict(environ)
+    if not child.get("SITE_URL", "").strip() and port:
+        child["SITE_URL"] = f"http://{public_host(host)}:{port}"
+        child["PORT"] = str(port)
+    return child
 
 
 DEMO_USERNAMES = {"organiser", "volunteer", "lead_a", "lead_b"}
