@@ -1,7 +1,10 @@
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse_lazy
 from huey.contrib.djhuey import HUEY
 
 from campaign import outbox
@@ -81,3 +84,23 @@ def healthz(request):
             "consumer_seen_seconds_ago": None if seen is None else round(seen, 1),
         }
     )
+
+
+class SignOutView(auth_views.LogoutView):
+    """Sign out (POST only, as Django requires) and say so on the sign-in page."""
+
+    def post(self, request, *args, **kwargs):
+        was_signed_in = request.user.is_authenticated
+        response = super().post(request, *args, **kwargs)
+        if was_signed_in:
+            messages.info(request, "You are signed out.")
+        return response
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    success_url = reverse_lazy("home")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, "Your password is changed.")
+        return response

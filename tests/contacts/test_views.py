@@ -184,7 +184,10 @@ def test_home_shows_one_supporter_to_lead_a_when_both_districts_have_one(
 ):
     response = client_for(lead_a).get(reverse("home"))
     assert response.context["counts"]["contacts"] == 1
-    assert "<strong>1</strong> supporters" in response.content.decode()
+    assert (
+        '<span class="stat__value">1</span> <span class="stat__label">supporters</span>'
+        in response.content.decode()
+    )
 
 
 def test_home_counts_everything_for_an_organiser(
