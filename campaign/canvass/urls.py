@@ -4,7 +4,7 @@ from campaign.canvass import views, workspace
 
 urlpatterns = [
     path("", views.canvass_home, name="canvass-home"),
-    path("my-schools/", workspace.my_schools_view, name="gotv-my-schools"),
+    path("my-schools/", workspace.my_schools_view, name="my-schools"),
     path("chase/", workspace.chase_list_view, name="gotv-chase"),
     path("supporters/<int:pk>/tap/", workspace.contact_tap, name="gotv-tap"),
     path("supporters/<int:pk>/flag/", workspace.contact_flag, name="gotv-flag"),

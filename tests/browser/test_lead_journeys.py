@@ -1,0 +1,202 @@
+"""A district lead's GOTV work in a real browser, on a phone: print a school's sheet,
+chase supporters, and keep tapping results with no connection."""
+
+import json
+import shutil
+import subprocess
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from campaign.models import GotvTap
+from contacts.models import Contact, GotvEvent
+from tests.factories import CampaignFactory, ConsentedContactFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def open_ballot(db):
+    now = timezone.now()
+    return CampaignFactory(
+        ballot_opens=now - timedelta(days=3), ballot_closes=now + timedelta(days=21)
+    )
+
+
+@pytest.fixture
+def lead_school(school_a, contact_a):
+    """Alder Primary: Siân (unknown) and five more, two of them pledged."""
+    people = [
+        ("Priya", "Shah", Contact.Gotv.PLEDGED),
+        ("Ewan", "MacLeod", Contact.Gotv.PLEDGED),
+        ("Grace", "Adeyemi", Contact.Gotv.UNKNOWN),
+        ("Tom", "Baker", Contact.Gotv.UNKNOWN),
+        ("Ana", "Costa", Contact.Gotv.UNKNOWN),
+    ]
+    for first, last, status in people:
+        ConsentedContactFactory(
+            school=school_a, first_name=first, last_name=last, gotv_status=status
+        )
+    return school_a
+
+
+def pdf_text(path) -> str:
+    pdftotext = shutil.which("pdftotext")
+    assert pdftotext, "poppler-utils (pdftotext) is needed: see .ci/system-deps"
+    return subprocess.run(  # noqa: S603 - our own file, a fixed program
+        [pdftotext, "-layout", str(path), "-"], capture_output=True, check=True, text=True
+    ).stdout
+
+
+def not_yet_voted(page) -> int:
+    return int(page.locator("#not-voted").inner_text())
+
+
+def test_a_lead_prints_a_school_sheet_and_chases_two_supporters_to_voted_on_a_phone(
+    signed_in,
+    lead_a,
+    open_ballot,
+    lead_school,
+    contact_b,
+    tmp_path,
+    screenshot,
+    assert_accessible,
+    assert_fits_width,
+):
+    page = signed_in(lead_a, "phone")
+    page.goto("/")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My schools").click()
+    page.wait_for_url("**/canvass/my-schools/")
+    before = not_yet_voted(page)
+    assert before == 6
+    card = page.locator(".school-card", has_text="Alder Primary School")
+    screenshot(page, "lead-my-schools", "phone")
+    assert_accessible(page)
+    assert_fits_width(page)
+
+    with page.expect_download() as download:
+        card.get_by_role("link", name="Sheet (PDF)").click()
+    sheet = tmp_path / "sheet.pdf"
+    download.value.save_as(sheet)
+    text = pdf_text(sheet)
+    for name in ("O'Neill, Siân", "Shah, Priya", "MacLeod, Ewan", "Adeyemi, Grace"):
+        assert name in text
+    assert "Nowak" not in text and "Tomasz" not in text  # District B's supporter
+
+    page.goto("/canvass/chase/")
+    rows = page.locator(".chase-list > li:visible")
+    assert rows.count() == 6
+    # Pledged first.
+    assert rows.nth(0).locator(".name").inner_text() in ("MacLeod, Ewan", "Shah, Priya")
+    screenshot(page, "lead-chase-list", "phone")
+    assert_accessible(page)
+    assert_fits_width(page)
+    for name in ("Shah, Priya", "Adeyemi, Grace"):
+        row = page.locator(".chase-list > li", has_text=name)
+        row.get_by_role("button", name="Voted").click()
+        row.wait_for(state="hidden")
+    page.locator("#tap-queue").wait_for(state="hidden")
+    assert page.locator("#chase-count").inner_text() == "4"
+
+    page.reload()
+    names = page.locator(".chase-list .name").all_inner_texts()
+    assert len(names) == 4 and "Shah, Priya" not in names and "Adeyemi, Grace" not in names
+    assert set(
+        Contact.objects.filter(gotv_status=Contact.Gotv.VOTED).values_list("last_name", flat=True)
+    ) == {"Shah", "Adeyemi"}
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My schools").click()
+    page.wait_for_url("**/canvass/my-schools/")
+    assert not_yet_voted(page) == before - 2
+
+
+def test_taps_made_offline_wait_on_the_phone_and_are_applied_exactly_once(
+    signed_in, lead_a, open_ballot, lead_school, screenshot, assert_accessible, assert_fits_width
+):
+    page = signed_in(lead_a, "phone")
+    page.goto(f"/canvass/schools/{lead_school.pk}/tick/")
+    screenshot(page, "lead-tick-off", "phone")
+    assert_accessible(page)
+    assert_fits_width(page)
+
+    page.context.set_offline(True)
+    taps = [("Baker, Tom", "Pledged"), ("Costa, Ana", "Voted"), ("O'Neill, Siân", "Won't vote")]
+    for name, result in taps:
+        row = page.locator(".tick-list > li", has_text=name)
+        row.get_by_role("button", name=result, exact=True).click()
+    queue = page.locator("#tap-queue")
+    assert queue.inner_text().startswith("3 changes waiting to be sent")
+    screenshot(page, "lead-tick-off-offline", "phone")
+    stored = json.loads(
+        page.evaluate("() => JSON.stringify(localStorage.getItem(Object.keys(localStorage)[0]))")
+    )
+    waiting = json.loads(stored)
+    assert len(waiting) == 3 and len({item["key"] for item in waiting}) == 3
+    assert GotvTap.objects.count() == 0  # nothing reached the server
+
+    page.context.set_offline(False)
+    queue.wait_for(state="hidden", timeout=20_000)
+    assert GotvTap.objects.count() == 3
+    assert GotvEvent.objects.count() == 3
+    assert dict(
+        Contact.objects.filter(school=lead_school).values_list("last_name", "gotv_status")
+    ) == {
+        "O'Neill": "wont_vote",
+        "Shah": "pledged",
+        "MacLeod": "pledged",
+        "Adeyemi": "unknown",
+        "Baker": "pledged",
+        "Costa": "voted",
+    }
+    assert page.locator("#voted-count").inner_text() == "1"
+
+    # The phone sends its queue again (a lost answer, a second tab): nothing doubles.
+    statuses = page.evaluate(
+        """async (items) => {
+          const token = document.querySelector("input[name=csrfmiddlewaretoken]").value;
+          const out = [];
+          for (const item of items) {
+            const body = new FormData();
+            body.set("key", item.key); body.set("result", item.result);
+            body.set("csrfmiddlewaretoken", token);
+            const r = await fetch(item.url, {method: "POST", body,
+              headers: {"Accept": "application/json", "X-CSRFToken": token}});
+            out.push((await r.json()).replayed);
+          }
+          return out;
+        }""",
+        waiting,
+    )
+    assert statuses == [True, True, True]
+    assert GotvTap.objects.count() == 3 and GotvEvent.objects.count() == 3
+
+    page.reload()
+    screenshot(page, "lead-tick-off-synced", "phone")
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_my_schools_chase_list_and_tick_off_screenshots(
+    signed_in, lead_a, open_ballot, lead_school, screenshot, assert_fits_width, viewport
+):
+    page = signed_in(lead_a, viewport)
+    for path, name in (
+        ("/canvass/my-schools/", "lead-my-schools"),
+        ("/canvass/chase/", "lead-chase-list"),
+        (f"/canvass/schools/{lead_school.pk}/tick/", "lead-tick-off"),
+    ):
+        page.goto(path)
+        assert_fits_width(page)
+        screenshot(page, name, viewport)
+
+
+def test_before_the_ballot_opens_voted_is_disabled_with_the_reason_beside_it(
+    signed_in, lead_a, campaign, lead_school, screenshot
+):
+    page = signed_in(lead_a, "phone")
+    page.goto("/canvass/chase/")
+    row = page.locator(".chase-list > li", has_text="Baker, Tom")
+    assert row.get_by_role("button", name="Voted").is_disabled()
+    assert row.get_by_role("button", name="Pledged").is_enabled()
+    assert "when voting opens" in page.locator("#why-voted").inner_text()
+    screenshot(page, "lead-chase-before-ballot", "phone")
