@@ -65,6 +65,7 @@ def district_detail(request, pk: int):
             "district": district,
             "lines": lines,
             "packs": selectors.canvass_packs_recent(user=request.user, district=district),
+            "left_off": selectors.district_left_off(user=request.user, district=district),
         },
     )
 
