@@ -200,3 +200,19 @@ def test_before_the_ballot_opens_voted_is_disabled_with_the_reason_beside_it(
     assert row.get_by_role("button", name="Pledged").is_enabled()
     assert "when voting opens" in page.locator("#why-voted").inner_text()
     screenshot(page, "lead-chase-before-ballot", "phone")
+
+
+def test_another_districts_chase_list_my_schools_and_no_school_sheet_are_branded_404s(
+    signed_in, lead_a, district_b, school_b, contact_b, open_ballot
+):
+    page = signed_in(lead_a, "phone")
+    for path in (
+        f"/canvass/chase/?district={district_b.pk}",
+        f"/canvass/chase/?school={school_b.pk}",
+        f"/canvass/my-schools/?district={district_b.pk}",
+        f"/canvass/districts/{district_b.pk}/no-school.pdf",
+    ):
+        response = page.goto(path)
+        assert response.status == 404, path
+        assert page.get_by_role("heading", level=1).inner_text() == "We can't find that page"
+        assert "Nowak" not in page.content()
