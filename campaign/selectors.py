@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, IntegerField, Q, Value, When
+from django.utils import timezone
 
-from campaign.models import Campaign, ChaseResult, ChaseState
-from campaign.roles import Role
-from contacts.models import Contact, District, School
+from campaign.models import Campaign
+from campaign.roles import Role, scope_for
+
+if TYPE_CHECKING:
+    from mailings.models import Mailing
 
 
 def campaign_active() -> Campaign | None:
@@ -23,129 +28,277 @@ def organiser_emails() -> list[str]:
     return sorted(set(users.values_list("email", flat=True)))
 
 
-# --- the district lead's GOTV workspace ------------------------------------------------
-# Counted over the supporters a lead can canvass (visible_to + a current email consent),
-# the same people the sheets print.
+# --- Dashboards -----------------------------------------------------------------------
+# One grouped query per figure group; never one COUNT per district or per school.
 
-CHASE_ORDER = ("pledged", "ballot_received", "unknown")
-MY_SCHOOLS_LIMIT = 500
+# Statuses that still need chasing, in the order a lead should chase them: a pledge
+# is the likeliest vote, then someone holding a ballot paper, then the unknown.
+NOT_YET_VOTED = ("pledged", "ballot_received", "unknown")
+
+
+@dataclass(frozen=True)
+class BallotCountdown:
+    phase: str  # "none", "before", "open" or "closed"
+    days: int
+    at: datetime | None
+
+
+def ballot_countdown(*, campaign: Campaign | None, now: datetime | None = None) -> BallotCountdown:
+    """Whole days (in the campaign's time zone) to the ballot opening, or to its close."""
+    if campaign is None:
+        return BallotCountdown("none", 0, None)
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    if now < campaign.ballot_opens:
+        at, phase = campaign.ballot_opens, "before"
+    elif now < campaign.ballot_closes:
+        at, phase = campaign.ballot_closes, "open"
+    else:
+        return BallotCountdown("closed", 0, campaign.ballot_closes)
+    return BallotCountdown(phase, (timezone.localdate(at) - today).days, at)
+
+
+@dataclass(frozen=True)
+class DistrictTurnout:
+    district_id: int
+    name: str
+    supporters: int
+    voted: int
+    mine: bool
+
+    @property
+    def percent(self) -> float:
+        return 100 * self.voted / self.supporters if self.supporters else 0.0
+
+
+def district_turnout(*, user) -> list[DistrictTurnout]:
+    """Turnout among supporters in every district that has any, highest first.
+
+    Every role sees the union-wide picture (percentages compare districts without
+    naming anyone); ``mine`` marks the districts the user covers. Views show counts
+    only for the user's own districts.
+    """
+    from contacts.models import Contact, District
+
+    scope = scope_for(user)
+    if scope.role is None:
+        return []
+    rows = (
+        Contact.objects.filter(district__isnull=False)
+        .order_by()
+        .values("district_id")
+        .annotate(supporters=Count("pk"), voted=Count("pk", filter=Q(gotv_status="voted")))
+    )
+    names = dict(District.objects.values_list("pk", "name"))
+    own = scope.district_ids
+    lines = [
+        DistrictTurnout(
+            district_id=row["district_id"],
+            name=names.get(row["district_id"], ""),
+            supporters=row["supporters"],
+            voted=row["voted"],
+            mine=own is not None and row["district_id"] in own,
+        )
+        for row in rows
+    ]
+    lines.sort(key=lambda line: (-line.percent, line.name))
+    return lines
 
 
 @dataclass(frozen=True)
 class SchoolProgress:
-    """One line of My schools. ``school`` is None for a district's supporters with no
-    school recorded."""
-
-    district: District
-    school: School | None
+    school_id: int
+    name: str
+    urn: str | None
+    district_name: str
     supporters: int
-    voted: int
-    pledged: int
-    not_reached: int
-    wont_vote: int
+    by_status: dict[str, int]
 
     @property
-    def not_voted(self) -> int:
-        return self.supporters - self.voted - self.wont_vote
+    def voted(self) -> int:
+        return self.by_status.get("voted", 0)
+
+    @property
+    def pledged(self) -> int:
+        return self.by_status.get("pledged", 0)
+
+    @property
+    def not_yet_voted(self) -> int:
+        return sum(self.by_status.get(status, 0) for status in NOT_YET_VOTED)
 
     @property
     def percent_voted(self) -> int:
         return round(100 * self.voted / self.supporters) if self.supporters else 0
 
 
-def my_schools(*, user, district_id: int | None = None) -> list[SchoolProgress]:
-    """Per school (and per district, its "no school recorded" line): supporters, voted,
-    pledged, not reached; the schools with most supporters still to vote first."""
-    from campaign.canvass.selectors import canvass_contacts
+def lead_school_progress(*, user) -> list[SchoolProgress]:
+    """Every school of the user's scope that has supporters, with a count per GOTV
+    status, the schools with most supporters not yet voted first. One grouped query.
 
-    contacts = canvass_contacts(user=user)
-    schools = School.objects.visible_to(user).select_related("district")
-    if district_id is not None:
-        contacts = contacts.filter(district_id=district_id)
-        schools = schools.filter(district_id=district_id)
-    gotv = Contact.Gotv
-    counted = (
-        contacts.order_by()
-        .values("district_id", "school_id")
-        .annotate(
-            supporters=Count("pk"),
-            voted=Count("pk", filter=Q(gotv_status=gotv.VOTED)),
-            pledged=Count("pk", filter=Q(gotv_status=gotv.PLEDGED)),
-            wont_vote=Count("pk", filter=Q(gotv_status=gotv.WONT_VOTE)),
-            not_reached=Count(
-                "pk",
-                filter=Q(chase__last_result=ChaseResult.NOT_REACHED)
-                & ~Q(gotv_status__in=[gotv.VOTED, gotv.WONT_VOTE]),
-            ),
+    ``by_status`` has every status of ``Contact.Gotv`` (zero when none), so a status
+    added later is counted without changing this function."""
+    from contacts.models import Contact
+
+    rows = (
+        Contact.objects.visible_to(user)
+        .filter(school__isnull=False)
+        .order_by()
+        .values("school_id", "school__name", "school__urn", "school__district__name", "gotv_status")
+        .annotate(n=Count("pk"))
+    )
+    schools: dict[int, dict] = {}
+    for row in rows:
+        school = schools.setdefault(
+            row["school_id"],
+            {
+                "name": row["school__name"],
+                "urn": row["school__urn"],
+                "district_name": row["school__district__name"],
+                "by_status": dict.fromkeys(Contact.Gotv.values, 0),
+            },
         )
-    )
-    by_key = {(row["district_id"], row["school_id"]): row for row in counted}
-    lines = []
-    for school in schools.order_by("name", "pk")[:MY_SCHOOLS_LIMIT]:
-        row = by_key.pop((school.district_id, school.pk), None) or {}
-        lines.append(_progress(school.district, school, row))
-    districts = {d.pk: d for d in District.objects.filter(pk__in={k[0] for k in by_key if k[0]})}
-    for (district_pk, school_pk), row in by_key.items():
-        if school_pk is None and district_pk in districts:
-            lines.append(_progress(districts[district_pk], None, row))
-    lines.sort(key=lambda line: (-line.not_voted, -line.supporters, _line_name(line)))
-    return lines
+        school["by_status"][row["gotv_status"]] = row["n"]
+    progress = [
+        SchoolProgress(
+            school_id=pk,
+            name=data["name"],
+            urn=data["urn"],
+            district_name=data["district_name"],
+            supporters=sum(data["by_status"].values()),
+            by_status=data["by_status"],
+        )
+        for pk, data in schools.items()
+    ]
+    progress.sort(key=lambda s: (-s.not_yet_voted, s.name, s.school_id))
+    return progress
 
 
-def _line_name(line: SchoolProgress) -> str:
-    return line.school.name if line.school else f"~{line.district.name}"
+def chase_next(*, user, limit: int = 5):
+    """The first supporters to chase: not yet voted, pledged first, then ballot
+    received, then unknown; by school and name within each."""
+    from contacts.models import Contact
 
-
-def _progress(district, school, row) -> SchoolProgress:
-    return SchoolProgress(
-        district=district,
-        school=school,
-        supporters=row.get("supporters", 0),
-        voted=row.get("voted", 0),
-        pledged=row.get("pledged", 0),
-        not_reached=row.get("not_reached", 0),
-        wont_vote=row.get("wont_vote", 0),
-    )
-
-
-def chase_list(
-    *,
-    user,
-    district_id: int | None = None,
-    school_id: int | None = None,
-    no_school: bool = False,
-) -> QuerySet[Contact]:
-    """Every supporter of the user's schools still to vote: pledged first (and those
-    with a ballot paper), then unknown. Voted and won't-vote supporters leave it."""
-    from campaign.canvass.selectors import canvass_contacts
-
-    contacts = canvass_contacts(user=user).filter(gotv_status__in=CHASE_ORDER)
-    if district_id is not None:
-        contacts = contacts.filter(district_id=district_id)
-    if school_id is not None:
-        contacts = contacts.filter(school_id=school_id)
-    elif no_school:
-        contacts = contacts.filter(school__isnull=True)
     priority = Case(
-        *(When(gotv_status=status, then=Value(n)) for n, status in enumerate(CHASE_ORDER)),
+        *(When(gotv_status=status, then=Value(i)) for i, status in enumerate(NOT_YET_VOTED)),
         output_field=IntegerField(),
     )
-    return (
-        contacts.annotate(chase_priority=priority)
-        .select_related("school", "district", "chase")
-        .order_by(
-            "chase_priority",
-            F("school__name").asc(nulls_last=True),
-            "last_name",
-            "first_name",
-            "pk",
-        )
+    return list(
+        Contact.objects.visible_to(user)
+        .filter(gotv_status__in=NOT_YET_VOTED)
+        .select_related("school")
+        .annotate(chase_priority=priority)
+        .order_by("chase_priority", "school__name", "last_name", "first_name", "pk")[:limit]
     )
 
 
-def chase_flags_for_organisers(*, user=None, limit: int = 20) -> list[ChaseState]:
+@dataclass
+class DriveLine:
+    mailing: Mailing
+    progress: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.progress.values())
+
+    @property
+    def finished(self) -> int:
+        """Rows that will not be sent again: sent, failed, skipped, cancelled, unknown."""
+        return self.total - self.progress.get("queued", 0) - self.progress.get("sending", 0)
+
+    @property
+    def sent(self) -> int:
+        return self.progress.get("sent", 0)
+
+    @property
+    def unknown(self) -> int:
+        return self.progress.get("unknown", 0)
+
+
+def _drive_lines(mailings) -> list[DriveLine]:
+    from mailings.models import Recipient
+
+    mailings = list(mailings)
+    progress: dict[int, dict[str, int]] = {
+        m.pk: dict.fromkeys(Recipient.Status.values, 0) for m in mailings
+    }
+    if mailings:
+        rows = (
+            Recipient.objects.filter(mailing__in=[m.pk for m in mailings])
+            .order_by()
+            .values_list("mailing_id", "status")
+            .annotate(n=Count("pk"))
+        )
+        for mailing_id, status, n in rows:
+            progress[mailing_id][status] = n
+    return [DriveLine(mailing=m, progress=progress[m.pk]) for m in mailings]
+
+
+def drives_awaiting_approval(*, user) -> list[Mailing]:
+    from mailings.models import Mailing
+
+    return list(
+        Mailing.objects.visible_to(user)
+        .filter(status=Mailing.Status.AWAITING_APPROVAL)
+        .select_related("created_by")
+        .order_by("updated_at", "pk")
+    )
+
+
+def drives_sending(*, user) -> list[DriveLine]:
+    """Drives sending or paused now, with their rows by status (one grouped query)."""
+    from mailings.models import Mailing
+
+    mailings = (
+        Mailing.objects.visible_to(user)
+        .filter(status__in=[Mailing.Status.SENDING, Mailing.Status.PAUSED])
+        .select_related("created_by")
+        .order_by("started_at", "pk")
+    )
+    return _drive_lines(mailings)
+
+
+def drives_of(*, user, limit: int = 10) -> list[DriveLine]:
+    """The user's own drives, newest first, with progress."""
+    from mailings.models import Mailing
+
+    mailings = Mailing.objects.visible_to(user).filter(created_by=user).order_by("-created_at")
+    return _drive_lines(mailings[:limit])
+
+
+def unknown_rows_by_drive(*, user) -> list[tuple[Mailing, int]]:
+    """Recipient rows whose fate is unknown (a crash mid-send), per drive, for review."""
+    from mailings.models import Mailing, Recipient
+
+    rows = (
+        Recipient.objects.visible_to(user)
+        .filter(status=Recipient.Status.UNKNOWN)
+        .order_by()
+        .values_list("mailing_id")
+        .annotate(n=Count("pk"))
+    )
+    counts = dict(rows)
+    mailings = Mailing.objects.filter(pk__in=counts).order_by("-created_at")
+    return [(mailing, counts[mailing.pk]) for mailing in mailings]
+
+
+def imports_recent(*, user, limit: int = 5):
+    """The latest imports the user may see (organisers), without their big reports."""
+    from contacts.models import ImportBatch
+
+    return list(
+        ImportBatch.objects.visible_to(user)
+        .select_related("created_by")
+        .defer("report", "options", "created_objects")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def chase_flags_for_organisers(*, user=None, limit: int = 20) -> list:
     """Supporters a district lead asked an organiser to help with, newest first.
     With ``user``, only those the user may see."""
+    from campaign.models import ChaseState
+    from contacts.models import Contact
+
     flags = ChaseState.objects.filter(needs_organiser=True)
     if user is not None:
         flags = flags.filter(contact__in=Contact.objects.visible_to(user).values("pk"))
@@ -154,8 +307,3 @@ def chase_flags_for_organisers(*, user=None, limit: int = 20) -> list[ChaseState
             "contact", "contact__school", "contact__district", "updated_by"
         ).order_by("-flagged_at", "-pk")[:limit]
     )
-
-
-def not_yet_voted_count(*, user) -> int:
-    """Supporters of the user's schools still to chase (the chase list's length)."""
-    return chase_list(user=user).order_by().count()

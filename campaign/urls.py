@@ -11,6 +11,7 @@ handler500 = "campaign.errors.server_error"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("dashboard/drives/<int:pk>/approve/", views.drive_approve, name="dashboard-drive-approve"),
     # Before Django's own auth URLs so these names resolve to the product's versions.
     path("accounts/logout/", views.SignOutView.as_view(), name="logout"),
     path(

@@ -16,9 +16,10 @@ from django.views.decorators.http import require_POST
 
 from campaign import gotv
 from campaign.canvass import selectors as canvass_selectors
+from campaign.canvass.selectors import chase_list, my_schools
 from campaign.canvass.views import canvass_required
 from campaign.models import ChaseResult
-from campaign.selectors import campaign_active, chase_list, my_schools
+from campaign.selectors import campaign_active
 from contacts.models import Contact, District
 
 CHASE_RESULTS = [

@@ -226,3 +226,19 @@ def assert_fits_width():
         )
 
     return check
+
+
+@pytest.fixture
+def world(district_a, district_b, school_a, school_b, organiser, volunteer, lead_a, lead_b):
+    """The realistic campaign of tests/browser/world.py, with the team of tests/conftest."""
+    from tests.browser.world import build_world
+
+    return build_world(
+        district_a=district_a,
+        district_b=district_b,
+        school_a=school_a,
+        school_b=school_b,
+        organiser=organiser,
+        volunteer=volunteer,
+        lead_b=lead_b,
+    )

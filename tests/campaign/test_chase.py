@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from campaign.canvass.selectors import chase_list, my_schools
 from campaign.gotv import (
     GotvRuleError,
     TapKeyError,
@@ -14,7 +15,7 @@ from campaign.gotv import (
     result_buttons,
 )
 from campaign.models import ChaseState, GotvTap
-from campaign.selectors import chase_flags_for_organisers, chase_list, my_schools
+from campaign.selectors import chase_flags_for_organisers
 from contacts.models import Contact, GotvEvent
 from tests.factories import CampaignFactory, ConsentedContactFactory, ContactFactory, SchoolFactory
 
