@@ -50,7 +50,14 @@ def pdf_text(path) -> str:
 
 
 def not_yet_voted(page) -> int:
+    """The "not yet voted" figure on My schools."""
     return int(page.locator("#not-voted").inner_text())
+
+
+def dashboard_not_yet_voted(page, school: str) -> int:
+    """The lead dashboard's "Not yet voted" figure for ``school``."""
+    row = page.locator("tr", has_text=school)
+    return int(row.locator('td[data-label="Not yet voted"]').inner_text())
 
 
 def test_a_lead_prints_a_school_sheet_and_chases_two_supporters_to_voted_on_a_phone(
@@ -66,6 +73,8 @@ def test_a_lead_prints_a_school_sheet_and_chases_two_supporters_to_voted_on_a_ph
 ):
     page = signed_in(lead_a, "phone")
     page.goto("/")
+    on_dashboard = dashboard_not_yet_voted(page, "Alder Primary School")
+    assert on_dashboard == 6
     page.get_by_role("navigation", name="Main").get_by_role("link", name="My schools").click()
     page.wait_for_url("**/canvass/my-schools/")
     before = not_yet_voted(page)
@@ -109,6 +118,10 @@ def test_a_lead_prints_a_school_sheet_and_chases_two_supporters_to_voted_on_a_ph
     page.get_by_role("navigation", name="Main").get_by_role("link", name="My schools").click()
     page.wait_for_url("**/canvass/my-schools/")
     assert not_yet_voted(page) == before - 2
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
+    page.wait_for_url(lambda url: url.endswith("/"))
+    assert dashboard_not_yet_voted(page, "Alder Primary School") == on_dashboard - 2
+    screenshot(page, "lead-dashboard-after-chase", "phone")
 
 
 def test_taps_made_offline_wait_on_the_phone_and_are_applied_exactly_once(

@@ -264,6 +264,10 @@ def test_a_lead_flags_a_supporter_and_organisers_see_it(
     flagged = next(f for f in flags if f.contact == contact_a)
     assert (flagged.note, flagged.updated_by) == ("asks about the ballot paper", lead_a)
 
+    dashboard = client_for(organiser).get("/").content.decode()
+    assert "Leads asking for an organiser" in dashboard
+    assert "asks about the ballot paper" in dashboard and "asked by lead_a" in dashboard
+
     chase_flag_set(actor=organiser, contact=contact_a, needs_organiser=False)
     assert [f.contact for f in chase_flags_for_organisers()] == [contact_b]
 
