@@ -229,3 +229,25 @@ def test_another_districts_chase_list_my_schools_and_no_school_sheet_are_branded
         assert response.status == 404, path
         assert page.get_by_role("heading", level=1).inner_text() == "We can't find that page"
         assert "Nowak" not in page.content()
+
+
+def test_a_pack_page_shows_progress_and_the_download_button_once_built(
+    signed_in, lead_a, district_a, lead_school, open_ballot, settings, tmp_path, screenshot
+):
+    from campaign.canvass.services import canvass_pack_build
+    from campaign.models import CanvassPack
+
+    settings.CANVASS_DIR = tmp_path / "packs"
+    settings.CANVASS_PDF_WORKERS = 1
+    pack = CanvassPack.objects.create(district=district_a, requested_by=lead_a)
+    page = signed_in(lead_a, "phone")
+    page.goto(f"/canvass/packs/{pack.pk}/")
+    assert page.locator("#pack-bar").get_attribute("value") == "0"
+    screenshot(page, "lead-pack-building", "phone")
+
+    canvass_pack_build(pack_id=pack.pk)  # the queue's worker, here
+
+    download = page.get_by_role("link", name="Download the PDF")
+    download.wait_for(timeout=10_000)  # htmx polled the partial in; no reload
+    assert page.locator("#pack-bar").count() == 0
+    screenshot(page, "lead-pack-ready", "phone")
