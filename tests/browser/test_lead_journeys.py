@@ -251,3 +251,25 @@ def test_a_pack_page_shows_progress_and_the_download_button_once_built(
     download.wait_for(timeout=10_000)  # htmx polled the partial in; no reload
     assert page.locator("#pack-bar").count() == 0
     screenshot(page, "lead-pack-ready", "phone")
+
+
+def test_a_tap_the_server_refuses_is_explained_next_to_the_supporter_not_in_an_alert(
+    signed_in, lead_a, open_ballot, lead_school
+):
+    page = signed_in(lead_a, "phone")
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto("/canvass/chase/")
+    # Meanwhile an organiser withdraws Tom Baker's consent: he is no longer printable.
+    Contact.objects.get(last_name="Baker").consents.update(
+        withdrawn_at=timezone.now(), withdrawn_how="unsubscribe_link"
+    )
+
+    row = page.locator(".chase-list > li", has_text="Baker, Tom")
+    row.get_by_role("button", name="Pledged").click()
+
+    error = row.get_by_role("alert")
+    error.wait_for()
+    assert "no longer on your list" in error.inner_text()
+    page.locator("#tap-queue").wait_for(state="hidden")  # not retried forever
+    assert not dialogs and not GotvTap.objects.exists()

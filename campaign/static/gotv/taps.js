@@ -65,7 +65,6 @@
       row.hidden = true;
       counter("chase-count", -1);
     }
-    if (row.dataset.status !== undefined && !row.dataset.was) row.dataset.was = row.dataset.status;
   }
 
   function confirmed(row, item, data) {
@@ -73,6 +72,7 @@
     row.classList.remove("is-pending");
     var state = row.querySelector(".state");
     if (state) state.textContent = data.result === "not_reached" ? data.label : data.status_label;
+    row.dataset.statusLabel = data.status_label;
     if (row.dataset.status !== undefined) {
       var was = row.dataset.status;
       if (was !== "voted" && data.status === "voted") counter("voted-count", 1);
@@ -87,6 +87,11 @@
     if (row.hidden) { row.hidden = false; counter("chase-count", 1); }
     var state = row.querySelector(".state");
     if (state && row.dataset.statusLabel) state.textContent = row.dataset.statusLabel;
+    row.querySelectorAll("form[data-tap] button[name=result]").forEach(function (b) {
+      var now = row.dataset.status !== undefined && b.value === row.dataset.status;
+      b.classList.toggle("current", now);
+      b.setAttribute("aria-pressed", now ? "true" : "false");
+    });
     showError(row, message);
   }
 
@@ -111,6 +116,10 @@
       headers: {"Accept": "application/json", "X-CSRFToken": csrf()}
     }).then(function (response) {
       var type = response.headers.get("Content-Type") || "";
+      if (response.status === 404) {
+        // Gone from this lead's list (moved, consent withdrawn): sending again won't help.
+        return {status: 404, data: {ok: false, error: "Not saved: this supporter is no longer on your list. Reload the page."}};
+      }
       if (response.status >= 500 || type.indexOf("application/json") !== 0) {
         var err = new Error("not sent");
         err.signIn = response.status === 403 || response.redirected;
