@@ -89,10 +89,13 @@ def drive_approve(request, pk: int):
 def outbox_list(request):
     paginator = Paginator(range(outbox.outbox_count()), 50)
     page = paginator.get_page(request.GET.get("page"))
-    messages = outbox.outbox_page(
+    # Not "messages": that name is Django's messages framework in base.html.
+    outbox_messages = outbox.outbox_page(
         offset=page.start_index() - 1 if page.object_list else 0, limit=50
     )
-    return render(request, "campaign/outbox_list.html", {"page": page, "messages": messages})
+    return render(
+        request, "campaign/outbox_list.html", {"page": page, "outbox_messages": outbox_messages}
+    )
 
 
 @role_required(Role.ORGANISER)

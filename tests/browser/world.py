@@ -76,7 +76,7 @@ def build_world(*, district_a, district_b, school_a, school_b, organiser, volunt
                     first_name=rng.choice(FIRST),
                     last_name=rng.choice(LAST),
                     school=school,
-                    gotv_status=rng.choices(STATUSES, weights=[4, 3, 1, 1 + index % 5, 1])[0],
+                    gotv_status=rng.choices(STATUSES, weights=[4, 3, 1, 2 + index % 5, 1])[0],
                     role=rng.choice(Contact.Role.values),
                 )
     # Two supporters of district A with no school recorded.
