@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaign', '0002_canvass_pack'),
+        ('campaign', '0003_audit_contact_change'),
         ('contacts', '0003_import_batch_previewed'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
