@@ -179,7 +179,7 @@ def gotv_tap_apply(
         )
     at = at or timezone.now()
     note = _one_line_note(note)
-    existing = GotvTap.objects.filter(key=key).first()
+    existing = _tap_with_key(key)
     if existing is not None:
         return _replayed(existing, contact=contact, result=result)
     try:
@@ -205,6 +205,10 @@ def gotv_tap_apply(
             tap.changed = True
     _chase_state_record(actor=actor, contact=contact, result=result, note=note, at=at)
     return TapOutcome(tap=tap, replayed=False)
+
+
+def _tap_with_key(key: str) -> GotvTap | None:
+    return GotvTap.objects.filter(key=key).first()
 
 
 def _replayed(tap: GotvTap, *, contact: Contact, result: str) -> TapOutcome:

@@ -143,6 +143,21 @@ def test_a_replayed_key_after_a_later_change_does_not_undo_it(lead_a, school_a, 
     assert GotvEvent.objects.filter(contact=contact).count() == 2
 
 
+def test_two_requests_racing_with_one_key_apply_it_once(lead_a, school_a, open_ballot, monkeypatch):
+    """The second of two simultaneous requests misses the first's row when it looks,
+    then meets the unique key when it inserts: it reports a replay, changes nothing."""
+    from campaign import gotv
+
+    contact = supporter(school_a, "Racing")
+    gotv_tap_apply(actor=lead_a, contact=contact, key="race-key-0001", result="voted")
+    monkeypatch.setattr(gotv, "_tap_with_key", lambda key: None)  # not committed yet
+
+    outcome = gotv_tap_apply(actor=lead_a, contact=contact, key="race-key-0001", result="voted")
+
+    assert outcome.replayed is True
+    assert GotvTap.objects.count() == 1 and GotvEvent.objects.count() == 1
+
+
 def test_a_key_reused_for_a_different_change_is_refused(lead_a, school_a, open_ballot):
     one, two = supporter(school_a, "One"), supporter(school_a, "Two")
     gotv_tap_apply(actor=lead_a, contact=one, key="tap-shared-01", result="voted")
