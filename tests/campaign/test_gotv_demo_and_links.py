@@ -114,3 +114,73 @@ def test_a_sheet_qr_code_and_tick_off_link_carry_the_served_port(settings, lead_
         sheets.tick_off_url(school_a)
         == f"http://127.0.0.1:8101/canvass/schools/{school_a.pk}/tick/"
     )
+
+
+def test_the_served_demo_prints_sheets_whose_links_carry_the_served_port(tmp_path):
+    """What `make run PORT=...` does, on a free port: migrate, seed, serve; then a lead
+    of the demo prints a school's sheet and its tick-off link (the QR code's URL) names
+    that port, the ballot is open and the chase list answers."""
+    import re
+    import signal
+    import time
+
+    import requests
+
+    from tests.campaign.test_serve import embedded_env, free_port, manage
+
+    environ = embedded_env(tmp_path)
+    manage("migrate", "--noinput", environ=environ)
+    manage(
+        "seed_demo", "--if-empty", "--users", "--contacts", "300", "--schools", "6",
+        "--districts", "2", environ=environ,
+    )  # fmt: skip
+    port = free_port()
+    server = subprocess.Popen(  # noqa: S603
+        [sys.executable, "manage.py", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        banner = ""
+        deadline = time.monotonic() + 60
+        while "Press Ctrl-C" not in banner and time.monotonic() < deadline:
+            line = server.stdout.readline()
+            if not line and server.poll() is not None:
+                break
+            banner += line
+        url = f"http://127.0.0.1:{port}/"
+        assert f"Links in emails, sheets and QR codes: http://127.0.0.1:{port}" in banner
+        session = requests.Session()
+        login = session.get(url + "accounts/login/", timeout=10)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)
+        session.post(
+            url + "accounts/login/",
+            data={"username": "lead_a", "password": "turnout-demo", "csrfmiddlewaretoken": token},
+            headers={"Referer": url + "accounts/login/"},
+            timeout=10,
+        )
+        schools = session.get(url + "canvass/my-schools/", timeout=30)
+        assert schools.status_code == 200
+        sheet_path = re.search(r'href="(/canvass/schools/\d+/sheet\.pdf)"', schools.text).group(1)
+        sheet = session.get(url.rstrip("/") + sheet_path, timeout=60)
+        assert sheet.headers["Content-Type"] == "application/pdf"
+        pdf = tmp_path / "sheet.pdf"
+        pdf.write_bytes(sheet.content)
+        text = subprocess.run(  # noqa: S603 - our own file, a fixed program
+            ["pdftotext", str(pdf), "-"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert f"http://127.0.0.1:{port}/canvass/schools/" in " ".join(text.split())
+        chase = session.get(url + "canvass/chase/", timeout=30)
+        assert chase.status_code == 200 and "still to vote" in chase.text
+        assert 'value="voted" data-label="Voted" aria-pressed="false" disabled' not in chase.text
+        server.send_signal(signal.SIGINT)
+        assert server.wait(timeout=30) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
