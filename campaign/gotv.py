@@ -115,8 +115,8 @@ def result_buttons(
         try:
             ballot_window_check(status=value, at=at, campaign=campaign)
         except GotvRuleError:
-            opens = date_format(timezone.localtime(campaign.ballot_opens), "j M")
-            buttons.append(ResultButton(value, label, False, f"from {opens}, when voting opens"))
+            opens = date_format(timezone.localtime(campaign.ballot_opens), "j F, H:i")
+            buttons.append(ResultButton(value, label, False, f"once voting opens on {opens}"))
         else:
             buttons.append(ResultButton(value, label, True))
     return buttons

@@ -211,7 +211,7 @@ def test_before_the_ballot_opens_voted_is_disabled_with_the_reason_beside_it(
     row = page.locator(".chase-list > li", has_text="Baker, Tom")
     assert row.get_by_role("button", name="Voted").is_disabled()
     assert row.get_by_role("button", name="Pledged").is_enabled()
-    assert "when voting opens" in page.locator("#why-voted").inner_text()
+    assert "once voting opens on" in page.locator("#why-voted").inner_text()
     screenshot(page, "lead-chase-before-ballot", "phone")
 
 

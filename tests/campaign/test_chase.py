@@ -223,7 +223,7 @@ def test_before_the_ballot_opens_only_pledges_and_not_reached_are_offered(campai
     }
 
     assert not buttons["voted"].allowed and not buttons["ballot_received"].allowed
-    assert "when voting opens" in buttons["voted"].reason
+    assert "once voting opens on" in buttons["voted"].reason
     assert all(buttons[v].allowed for v in ("pledged", "not_reached", "wont_vote"))
 
 
@@ -240,7 +240,7 @@ def test_the_pages_disable_voted_before_the_ballot_opens_and_say_why(
     for path in ("/canvass/chase/", f"/canvass/schools/{school_a.pk}/tick/"):
         html = client.get(path).content.decode()
         assert 'value="voted" data-label="Voted" aria-pressed="false" disabled' in html, path
-        assert 'id="why-voted"' in html and "when voting opens" in html
+        assert 'id="why-voted"' in html and "once voting opens on" in html
         assert "alert(" not in html
 
     response = client.post(
