@@ -283,8 +283,3 @@ def chase_list(
             "pk",
         )
     )
-
-
-def not_yet_voted_count(*, user) -> int:
-    """Supporters of the user's schools still to chase (the chase list's length)."""
-    return chase_list(user=user).order_by().count()
