@@ -26,7 +26,7 @@ system-deps:
 run: $(STAMP)
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py seed_demo --if-empty --users --contacts $(DEMO_CONTACTS) --schools 120 --districts 12
-	DEBUG=1 $(BIN)/python manage.py serve --port $(PORT)
+	DEBUG=1 PORT=$(PORT) $(BIN)/python manage.py serve --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -210,3 +210,57 @@ class CanvassPack(models.Model):
     @property
     def is_ready(self) -> bool:
         return self.status == self.Status.DONE and bool(self.file_name)
+
+
+class ChaseResult(models.TextChoices):
+    """What a district lead found when chasing a supporter. All but "not reached"
+    set the supporter's GOTV status; "not reached" only records the attempt."""
+
+    VOTED = "voted", "Voted"
+    PLEDGED = "pledged", "Pledged"
+    NOT_REACHED = "not_reached", "Not reached"
+    WONT_VOTE = "wont_vote", "Won't vote"
+
+
+class GotvTap(models.Model):
+    """One tap on the tick-off page or the chase list, kept under the key the phone
+    made for it, so a tap sent twice (a retry after a lost connection, a replay of the
+    offline queue) is applied once."""
+
+    key = models.CharField(max_length=64, unique=True)
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # A GOTV status, or "not_reached".
+    result = models.CharField(max_length=16)
+    note = models.CharField(max_length=200, blank=True)
+    # Whether the tap changed the supporter's status (False: it already had it).
+    changed = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.result} for contact {self.contact_id} ({self.key})"
+
+
+class ChaseState(models.Model):
+    """Where chasing one supporter stands: the last result and note, and whether the
+    lead asked for an organiser's help."""
+
+    contact = models.OneToOneField(
+        "contacts.Contact", on_delete=models.CASCADE, primary_key=True, related_name="chase"
+    )
+    last_result = models.CharField(max_length=16, choices=ChaseResult.choices, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+    needs_organiser = models.BooleanField(default=False, db_index=True)
+    flagged_at = models.DateTimeField(null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Chase {self.contact_id}: {self.last_result or 'not chased'}"

@@ -291,3 +291,19 @@ def imports_recent(*, user, limit: int = 5):
         .defer("report", "options", "created_objects")
         .order_by("-created_at", "-pk")[:limit]
     )
+
+
+def chase_flags_for_organisers(*, user=None, limit: int = 20) -> list:
+    """Supporters a district lead asked an organiser to help with, newest first.
+    With ``user``, only those the user may see."""
+    from campaign.models import ChaseState
+    from contacts.models import Contact
+
+    flags = ChaseState.objects.filter(needs_organiser=True)
+    if user is not None:
+        flags = flags.filter(contact__in=Contact.objects.visible_to(user).values("pk"))
+    return list(
+        flags.select_related(
+            "contact", "contact__school", "contact__district", "updated_by"
+        ).order_by("-flagged_at", "-pk")[:limit]
+    )

@@ -42,8 +42,11 @@ ALLOWED_HOSTS = env_list(
     ENV, "ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else []
 )
 CSRF_TRUSTED_ORIGINS = env_list(ENV, "CSRF_TRUSTED_ORIGINS", [])
-# The public address of the site, used in links inside emails and PDFs.
-SITE_URL = env_str(ENV, "SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The public address of the site, used in links inside emails, PDFs and QR codes. By
+# default the address `manage.py serve` / `make run PORT=...` serves on (PORT), so a
+# link printed or mailed from this machine opens this machine's server.
+PORT = env_int(ENV, "PORT", 8000, minimum=1)
+SITE_URL = env_str(ENV, "SITE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -54,6 +54,7 @@ def home(request):
             sending=selectors.drives_sending(user=user),
             imports=selectors.imports_recent(user=user),
             unknown=selectors.unknown_rows_by_drive(user=user),
+            chase_flags=selectors.chase_flags_for_organisers(user=user),
         )
     elif scope.role == Role.VOLUNTEER:
         context.update(

@@ -5,6 +5,7 @@ No WeasyPrint here, so the web process can build rows without importing it.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -188,13 +189,18 @@ def gap_filler(gap_mm: float, size_pt: float = ROW_FONT_PT) -> str:
 
 
 def columns_line(
-    cells: list[tuple[float, str]], size_pt: float = ROW_FONT_PT, font: str = "regular"
+    cells: list[tuple[float, str]],
+    size_pt: float = ROW_FONT_PT,
+    font: str = "regular",
+    *,
+    start_mm: float = 0.0,
 ) -> str:
     """One line with each ``(start_mm, text)`` cell starting at ``start_mm``.
 
-    Texts must already fit before the next cell (see ``fit``)."""
+    Texts must already fit before the next cell (see ``fit``). ``start_mm`` is where
+    the line begins when something else (a name cell) comes before it."""
     parts: list[str] = []
-    x = 0.0
+    x = start_mm
     for start, cell in cells:
         gap = start - x
         filler = gap_filler(gap, size_pt) if gap > 0 else (" " if parts else "")
@@ -210,19 +216,133 @@ def column_width(name: str) -> float:
     return following - COLUMNS_MM[name] - GAP_MM
 
 
-def row_text(*, name: str, role: str, mobile: str, status: str, email: str | None) -> str:
-    """A supporter's row: the columns on one line, the email (when asked) under it."""
-    line = columns_line(
+# --- names -------------------------------------------------------------------------
+#
+# A name is how the person with the sheet recognises a supporter, so it is never cut:
+# "Surname, First name" at the row's size if it fits; else the same line a little
+# smaller; else two (then three) lines in the row's height, the surname whole on the
+# first. Only those rare rows cost an extra box (a span; an inline block when wrapped),
+# and a row stays one row high, so pagination is unchanged. Sizes come in half-point
+# steps, each a class in sheet.css (.n85 is 8.5pt).
+ONE_LINE_SIZES_PT = (9.0, 8.5, 8.0, 7.5, 7.0)
+MULTI_LINE_SIZES_PT = {2: (6.5, 6.0, 5.5, 5.0, 4.5), 3: (4.5, 4.0)}
+
+
+@dataclass(frozen=True)
+class NameCell:
+    lines: tuple[str, ...]
+    size_pt: float
+
+    @property
+    def css_class(self) -> str:
+        """ "" for the plain row; else the size class (and line-count class)."""
+        classes = []
+        if len(self.lines) > 1:
+            classes += ["nl", f"nl{len(self.lines)}"]
+        if self.size_pt != ROW_FONT_PT or len(self.lines) > 1:
+            classes.append(f"n{round(self.size_pt * 10)}")
+        return " ".join(classes)
+
+    @property
+    def width_mm(self) -> float:
+        if len(self.lines) > 1:
+            return column_width("name")  # the inline block is exactly this wide
+        return text_width_mm(self.lines[0], self.size_pt)
+
+
+def sort_name(first_name: str, last_name: str) -> str:
+    """ "Surname, First name" (as sheets are sorted), or whichever part there is."""
+    first, last = one_line(first_name), one_line(last_name)
+    if first and last:
+        return f"{last}, {first}"
+    return last or first
+
+
+def _wrap(text: str, max_mm: float, size_pt: float) -> list[str]:
+    """Greedy line breaks after spaces and hyphens."""
+    pieces = [piece for piece in re.split(r"(?<=[ \-])", text) if piece]
+    lines: list[str] = []
+    current = ""
+    for piece in pieces:
+        candidate = current + piece
+        if current and text_width_mm(candidate.rstrip(), size_pt) > max_mm:
+            lines.append(current.rstrip())
+            current = piece
+        else:
+            current = candidate
+    if current.strip():
+        lines.append(current.rstrip())
+    return lines
+
+
+def name_cell(first_name: str, last_name: str, max_mm: float | None = None) -> NameCell:
+    """Lay out a supporter's name to fit the name column without cutting it."""
+    max_mm = column_width("name") if max_mm is None else max_mm
+    text = sort_name(first_name, last_name)
+    for size in ONE_LINE_SIZES_PT:
+        if text_width_mm(text, size) <= max_mm:
+            return NameCell((text,), size)
+    last, first = one_line(last_name), one_line(first_name)
+    for count, sizes in MULTI_LINE_SIZES_PT.items():
+        for size in sizes:
+            # Surname (whole) on the first line, first names under it, when that fits.
+            preferred = [f"{last},", *_wrap(first, max_mm, size)] if last and first else []
+            for lines in (preferred, _wrap(text, max_mm, size)):
+                if (
+                    lines
+                    and len(lines) <= count
+                    and all(text_width_mm(line, size) <= max_mm for line in lines)
+                ):
+                    return NameCell(tuple(lines), size)
+    # Beyond three lines at 4pt (a name over ~150 characters): the surname still whole
+    # if it can be, the first names cut.
+    size = MULTI_LINE_SIZES_PT[3][-1]
+    lines = _wrap(text, max_mm, size)
+    kept = lines[:2] + [fit(" ".join(lines[2:]), max_mm, size)] if len(lines) > 3 else lines
+    return NameCell(tuple(fit(line, max_mm, size) for line in kept), size)
+
+
+@dataclass(frozen=True)
+class RowText:
+    """A supporter's row: the name cell, then the other columns as one line of text
+    (starting where the name cell ends), then the email line when asked for."""
+
+    name: NameCell
+    rest: str
+    email: str | None = None
+
+
+def row_layout(
+    *, first_name: str, last_name: str, role: str, mobile: str, status: str, email: str | None
+) -> RowText:
+    name = name_cell(first_name, last_name)
+    rest = columns_line(
         [
-            (COLUMNS_MM["name"], fit(name, column_width("name"))),
             (COLUMNS_MM["role"], fit(role, column_width("role"))),
             (COLUMNS_MM["mobile"], fit(mobile, column_width("mobile"))),
             (COLUMNS_MM["status"], fit(status, column_width("status"))),
-        ]
+        ],
+        start_mm=name.width_mm,
     )
-    if email is not None:
-        line += "\n" + fit(email, EMAIL_MAX_MM)
-    return line
+    return RowText(
+        name=name, rest=rest, email=fit(email, EMAIL_MAX_MM) if email is not None else None
+    )
+
+
+def row_text(
+    *, first_name: str, last_name: str, role: str, mobile: str, status: str, email: str | None
+) -> str:
+    """The row as plain text (name lines joined by a space): what a reader sees."""
+    row = row_layout(
+        first_name=first_name,
+        last_name=last_name,
+        role=role,
+        mobile=mobile,
+        status=status,
+        email=email,
+    )
+    line = " ".join(row.name.lines) + row.rest
+    return line + ("\n" + row.email if row.email is not None else "")
 
 
 HEADER_PT, TICK_LABEL_PT = 7.0, 5.5

@@ -19,9 +19,11 @@ from django.utils import timezone
 from campaign.canvass import sheets
 from campaign.canvass.selectors import (
     canvass_allowed,
+    district_left_off,
     district_schools,
     school_counts,
     sheet_rows,
+    sheet_rows_without_school,
 )
 from campaign.models import AuditEvent, CanvassPack
 from campaign.services import audit_record
@@ -61,9 +63,16 @@ def canvass_sheet_print(
     _require(actor)
     info = sheets.print_info(user=actor, with_email=with_email)
     rows = sheet_rows(user=actor, school_ids=[school.pk]).get(school.pk, [])
-    rendered = pdf.render_docs(
-        [sheets.school_doc(school=school, rows=rows, info=info)], sheets.assets()
+    count = school_counts(user=actor, school_ids=[school.pk]).get(school.pk)
+    left_off = district_left_off(user=actor, district=school.district)
+    doc = sheets.school_doc(
+        school=school,
+        rows=rows,
+        info=info,
+        left_off=count.left_off if count else 0,
+        no_school=left_off.no_school,
     )
+    rendered = pdf.render_docs([doc], sheets.assets())
     code = sheets.school_code(info, school)
     audit_record(
         actor=actor,
@@ -75,6 +84,43 @@ def canvass_sheet_print(
     return Printed(
         pdf=rendered.pdf,
         filename=f"canvass-{_slug(school.name)}-{code}.pdf",
+        rows=len(rows),
+        pages=rendered.page_counts[0],
+        sheet_code=code,
+    )
+
+
+def canvass_no_school_print(
+    *, actor, district: District, with_email: bool = False, via: str = "web"
+) -> Printed:
+    """The sheet of ``district``'s supporters who have no school on their record, so
+    they can still be chased; recorded in the audit trail like a school's sheet."""
+    from campaign.canvass import pdf
+
+    _require(actor)
+    info = sheets.print_info(user=actor, with_email=with_email)
+    rows = sheet_rows_without_school(user=actor, district=district)
+    placeholder = sheets.NoSchool(district=district)
+    rendered = pdf.render_docs(
+        [sheets.school_doc(school=placeholder, rows=rows, info=info)], sheets.assets()
+    )
+    code = sheets.school_code(info, placeholder)
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.CANVASS_PRINT,
+        target=district,
+        counts={"rows": len(rows), "pages": rendered.page_counts[0]},
+        detail={
+            "sheet_code": code,
+            "with_email": with_email,
+            "via": via,
+            "format": "pdf",
+            "no_school": True,
+        },
+    )
+    return Printed(
+        pdf=rendered.pdf,
+        filename=f"canvass-{_slug(district.name)}-no-school-{code}.pdf",
         rows=len(rows),
         pages=rendered.page_counts[0],
         sheet_code=code,
@@ -102,19 +148,41 @@ def canvass_district_render(
     school_ids = [school.pk for school in schools]
     rows = sheet_rows(user=actor, school_ids=school_ids)
     counts = school_counts(user=actor, school_ids=school_ids)
+    without_school = sheet_rows_without_school(user=actor, district=district)
+    left_off = district_left_off(user=actor, district=district)
     printed = [school for school in schools if rows.get(school.pk)]
     if on_total:
-        on_total(len(printed))
-    docs = [sheets.school_doc(school=school, rows=rows[school.pk], info=info) for school in printed]
+        on_total(len(printed) + (1 if without_school else 0))
+    docs = [
+        sheets.school_doc(
+            school=school,
+            rows=rows[school.pk],
+            info=info,
+            left_off=counts[school.pk].left_off if school.pk in counts else 0,
+            no_school=left_off.no_school,
+        )
+        for school in printed
+    ]
+    weights = [len(rows[school.pk]) for school in printed]
+    if without_school:
+        # Last, after every school: supporters with no school, so none goes unchased.
+        docs.append(
+            sheets.school_doc(
+                school=sheets.NoSchool(district=district), rows=without_school, info=info
+            )
+        )
+        weights.append(len(without_school))
     rendered = pdf.render_pack(
-        cover=sheets.cover_doc(district=district, schools=schools, counts=counts, info=info),
+        cover=sheets.cover_doc(
+            district=district, schools=schools, counts=counts, info=info, left_off=left_off
+        ),
         docs=docs,
-        weights=[len(rows[school.pk]) for school in printed],
+        weights=weights,
         assets=sheets.assets(),
         workers=workers,
         on_progress=on_progress,
     )
-    total_rows = sum(len(r) for r in rows.values())
+    total_rows = sum(len(r) for r in rows.values()) + len(without_school)
     return Printed(
         pdf=rendered.pdf,
         filename=f"canvass-pack-{_slug(district.name)}-{info.code}.pdf",

@@ -19,7 +19,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from campaign.canvass import layout
-from campaign.canvass.selectors import SchoolCount, SheetRow
+from campaign.canvass.selectors import LeftOff, SchoolCount, SheetRow
 from campaign.links import absolute_url
 from campaign.models import Campaign
 from contacts.models import Contact, District, School
@@ -46,14 +46,30 @@ def display_mobile(mobile: str) -> str:
 
 
 def row_html(row: SheetRow, *, with_email: bool) -> str:
-    text = layout.row_text(
-        name=row.full_name,
+    laid = layout.row_layout(
+        first_name=row.first_name,
+        last_name=row.last_name,
         role=ROLE_SHORT.get(row.role, row.role),
         mobile=display_mobile(row.mobile) or "—",
         status=STATUS_LABELS.get(row.gotv_status, row.gotv_status),
         email=row.email if with_email else None,
     )
-    return f'<div class="r">{escape(text)}</div>'
+    name = escape("\n".join(laid.name.lines))
+    if laid.name.css_class:
+        name = f'<span class="{laid.name.css_class}">{name}</span>'
+    email = "" if laid.email is None else "\n" + escape(laid.email)
+    return f'<div class="r">{name}{escape(laid.rest)}{email}</div>'
+
+
+@dataclass(frozen=True)
+class NoSchool:
+    """Stands in for a school on the sheet of a district's supporters with no school
+    recorded, so they can still be chased."""
+
+    district: District
+    name: str = "No school recorded"
+    urn: str = ""
+    pk: None = None
 
 
 @dataclass(frozen=True)
@@ -82,17 +98,31 @@ def print_info(*, user, with_email: bool, code: str | None = None) -> PrintInfo:
     )
 
 
-def tick_off_url(school: School) -> str:
+def tick_off_url(school: School | NoSchool) -> str:
+    if isinstance(school, NoSchool):
+        # No tick-off page without a school: the district's chase list lists them.
+        return absolute_url(f"{reverse('gotv-chase')}?district={school.district.pk}")
     return absolute_url(reverse("canvass-tick", args=[school.pk]))
 
 
-def school_code(info: PrintInfo, school: School) -> str:
+def school_code(info: PrintInfo, school: School | NoSchool) -> str:
+    if isinstance(school, NoSchool):
+        return f"{info.code}-D{school.district.pk}-NS"
     return f"{info.code}-{school.urn or f'S{school.pk}'}"
 
 
-def school_doc(*, school: School, rows: list[SheetRow], info: PrintInfo) -> layout.Doc:
+def school_doc(
+    *,
+    school: School | NoSchool,
+    rows: list[SheetRow],
+    info: PrintInfo,
+    left_off: int = 0,
+    no_school: int = 0,
+) -> layout.Doc:
+    """One school's sheet. ``left_off``: its supporters not printed (no current email
+    consent); ``no_school``: the district's supporters on the "No school recorded" sheet."""
     voted = sum(1 for row in rows if row.gotv_status == Contact.Gotv.VOTED)
-    key = layout.qr_key(f"school-{school.pk}")
+    key = layout.qr_key(f"school-{school.pk}" if school.pk else f"no-school-{school.district.pk}")
     row_htmls = [row_html(row, with_email=info.with_email) for row in rows]
     pages = [
         mark_safe("".join(row_htmls[i] for i in page))  # noqa: S308 - escaped in row_html
@@ -107,6 +137,9 @@ def school_doc(*, school: School, rows: list[SheetRow], info: PrintInfo) -> layo
             "sheet_code": school_code(info, school),
             "supporters": len(rows),
             "voted": voted,
+            "left_off": left_off,
+            "no_school": no_school,
+            "is_no_school": isinstance(school, NoSchool),
             "qr_src": key,
             "tick_url": tick_off_url(school),
             "header_lines": layout.header_lines(),
@@ -122,6 +155,7 @@ def cover_doc(
     schools: list[School],
     counts: dict[int, SchoolCount],
     info: PrintInfo,
+    left_off: LeftOff | None = None,
 ) -> layout.Doc:
     lines = [
         {
@@ -137,8 +171,10 @@ def cover_doc(
             "district": district,
             "info": info,
             "lines": lines,
-            "total_supporters": sum(line["supporters"] for line in lines),
+            "total_supporters": sum(line["supporters"] for line in lines)
+            + (left_off.no_school if left_off else 0),
             "total_voted": sum(line["voted"] for line in lines),
+            "left_off": left_off,
             "sheet_code": f"{info.code}-D{district.pk}",
         },
     )

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import secrets
 from functools import wraps
 
 from django.conf import settings
@@ -20,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from campaign import links
 from campaign.canvass import selectors, services, spreadsheet
-from campaign.gotv import GotvRuleError
+from campaign.gotv import GotvRuleError, result_buttons
 from campaign.selectors import campaign_active
 from contacts.models import Contact, District, GotvEvent
 from contacts.services.gotv import gotv_set, gotv_set_many
@@ -64,6 +65,7 @@ def district_detail(request, pk: int):
             "district": district,
             "lines": lines,
             "packs": selectors.canvass_packs_recent(user=request.user, district=district),
+            "left_off": selectors.district_left_off(user=request.user, district=district),
         },
     )
 
@@ -73,6 +75,18 @@ def school_sheet_pdf(request, pk: int):
     school = selectors.canvass_school_get(user=request.user, pk=pk)
     printed = services.canvass_sheet_print(
         actor=request.user, school=school, with_email=_with_email(request), via="web"
+    )
+    response = HttpResponse(printed.pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{printed.filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@canvass_required
+def no_school_sheet_pdf(request, pk: int):
+    district = selectors.canvass_district_get(user=request.user, pk=pk)
+    printed = services.canvass_no_school_print(
+        actor=request.user, district=district, with_email=_with_email(request), via="web"
     )
     response = HttpResponse(printed.pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{printed.filename}"'
@@ -160,8 +174,12 @@ def school_tick(request, pk: int):
             "contacts": listed,
             "totals": totals,
             "show": show,
-            "statuses": Contact.Gotv.choices,
+            "buttons": result_buttons(values=Contact.Gotv.choices),
             "campaign": campaign_active(),
+            # A key per row for a plain form post (no JavaScript): posting the same
+            # rendered form twice applies once. The page's script makes one per tap.
+            "page_key": secrets.token_hex(8),
+            "next": request.get_full_path(),
         },
     )
 
@@ -221,6 +239,8 @@ def pack_detail(request, pk: int):
                 "error": pack.error,
             }
         )
+    if request.headers.get("HX-Request") == "true":
+        return render(request, "canvass/partials/pack_progress.html", {"pack": pack})
     return render(request, "canvass/pack.html", {"pack": pack})
 
 

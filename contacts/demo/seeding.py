@@ -37,7 +37,16 @@ from contacts.demo.vocabulary import (
     CAMPAIGN_CANDIDATES,
     DEMO_TAGS,
 )
-from contacts.models import ConsentRecord, Contact, District, School, Suppression, Tag, name_key
+from contacts.models import (
+    ConsentRecord,
+    Contact,
+    District,
+    GotvEvent,
+    School,
+    Suppression,
+    Tag,
+    name_key,
+)
 from contacts.services.consent import SUPPRESS_AS
 from contacts.suppression import address_hash
 
@@ -138,6 +147,7 @@ def seed(options: SeedOptions, *, progress: ProgressFn = _no_progress) -> SeedRe
             progress,
         )
         campaign = _ensure_campaign(stream(options.seed, "campaign"), now)
+        counts["gotv_events"] = _write_gotv_history(stream(options.seed, "gotv"), now)
         logins = create_demo_users(district_ids) if options.users else []
         counts = {
             "districts": len(district_ids),
@@ -291,14 +301,57 @@ def _ensure_campaign(rng: random.Random, now: datetime) -> str | None:
     campaign = Campaign.objects.create(
         name=f"{candidate} for General Secretary",
         candidate=candidate,
-        ballot_opens=noon + timedelta(days=7),
-        ballot_closes=noon + timedelta(days=35),
+        # Open now (since a few days, for three more weeks), so every journey can be
+        # tried at once: recording votes, the chase list, drives.
+        ballot_opens=noon - timedelta(days=3),
+        ballot_closes=noon + timedelta(days=21),
         sender_name=f"{candidate} for General Secretary",
         sender_email="team@campaign.example.org",
         reply_to="replies@campaign.example.org",
         is_active=True,
     )
     return campaign.name
+
+
+def _write_gotv_history(rng: random.Random, now: datetime) -> int:
+    """A GOTV history for every demo supporter with a status: pledges made in the weeks
+    before the ballot opened, votes and ballot papers since, as the product records
+    them (so "voted so far", the chase list and each supporter's history agree)."""
+    campaign = Campaign.objects.filter(is_active=True).first()
+    if campaign is None:
+        return 0
+    opens = min(campaign.ballot_opens, now)
+    methods = [GotvEvent.Method.CANVASS, GotvEvent.Method.WEB, GotvEvent.Method.EMAIL_LINK]
+    after_opening = {Contact.Gotv.VOTED, Contact.Gotv.BALLOT_RECEIVED}
+    written = 0
+    statuses = (
+        Contact.objects.exclude(gotv_status=Contact.Gotv.UNKNOWN)
+        .order_by("pk")
+        .values_list("pk", "gotv_status")
+    )
+    batch: list[GotvEvent] = []
+    for pk, status in statuses.iterator(chunk_size=5000):
+        if status in after_opening:
+            at = opens + (now - opens) * rng.random()
+            method = rng.choice(methods)
+        else:
+            at = opens - timedelta(days=21) * rng.random()
+            method = rng.choice(methods[:2])  # the "I have voted" link only says voted
+        batch.append(
+            GotvEvent(
+                contact_id=pk,
+                status=status,
+                previous_status=Contact.Gotv.UNKNOWN,
+                method=method,
+                created_at=at,
+            )
+        )
+        if len(batch) >= 5000:
+            GotvEvent.objects.bulk_create(batch)
+            written += len(batch)
+            batch = []
+    GotvEvent.objects.bulk_create(batch)
+    return written + len(batch)
 
 
 def create_demo_users(district_ids: Sequence[int]) -> list[DemoLogin]:

@@ -59,7 +59,7 @@ def test_a_lead_requests_a_pack_and_downloads_it_when_ready(
     text = "\n".join(pages)
     assert "Canvass pack: District A" in pages[0]
     assert "Tomasz" not in text
-    assert all(f"Extra2x{n:03d} Testperson" in text for n in range(40))
+    assert all(f"Testperson, Extra2x{n:03d}" in text for n in range(40))
     # Schools come in the cover's order, each starting its own page count.
     starts = [p for p in pages[1:] if "Page 1 of" in p]
     assert len(starts) == 4
@@ -146,3 +146,31 @@ def test_a_pack_whose_build_was_lost_is_failed_with_a_reason(lead_a, district_a)
     pack.refresh_from_db()
     assert pack.status == CanvassPack.Status.FAILED
     assert "interrupted" in pack.error
+
+
+def test_the_pack_page_polls_a_progress_bar_and_offers_the_download_once_ready(
+    client_for, lead_a, district_a, district_a_schools, tmp_path, settings
+):
+    settings.CANVASS_DIR = tmp_path / "packs"
+    settings.CANVASS_PDF_WORKERS = 1
+    client = client_for(lead_a)
+    client.post(f"/canvass/districts/{district_a.pk}/pack/")
+    pack = CanvassPack.objects.get()
+    CanvassPack.objects.filter(pk=pack.pk).update(
+        status=CanvassPack.Status.RUNNING, schools_total=4, schools_done=1
+    )
+
+    page = client.get(f"/canvass/packs/{pack.pk}/").content.decode()
+    assert f'hx-get="/canvass/packs/{pack.pk}/"' in page and 'hx-trigger="every 1500ms"' in page
+    assert '<progress id="pack-bar" max="100" value="25">' in page
+    assert "<script>" not in page and "Download the PDF" not in page
+
+    partial = client.get(f"/canvass/packs/{pack.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="pack-progress"' in partial
+    assert "<html" not in partial and "1 of 4 sheets laid out" in partial
+
+    CanvassPack.objects.filter(pk=pack.pk).update(status=CanvassPack.Status.PENDING)
+    canvass_pack_build(pack_id=pack.pk)
+    done = client.get(f"/canvass/packs/{pack.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    assert "hx-trigger" not in done  # polling stops
+    assert f'href="/canvass/packs/{pack.pk}/download/">Download the PDF</a>' in done

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -35,8 +36,9 @@ class Command(BaseCommand):
                 sys.executable, "-m", "gunicorn", "campaign.wsgi", "-b", f"{host}:{port}"
             ]  # fmt: skip
         worker_command = [sys.executable, MANAGE, "run_huey"]
-        web = subprocess.Popen(web_command)  # noqa: S603
-        worker = subprocess.Popen(worker_command)  # noqa: S603
+        environ = child_environ(host=host, port=port, environ=os.environ)
+        web = subprocess.Popen(web_command, env=environ)  # noqa: S603
+        worker = subprocess.Popen(worker_command, env=environ)  # noqa: S603
         stopping = False
 
         def stop(*_):
@@ -53,7 +55,9 @@ class Command(BaseCommand):
         try:
             while not stopping and web.poll() is None:
                 if worker.poll() is not None:
-                    worker = self._restart(worker, worker_command, restarts, lambda: stopping)
+                    worker = self._restart(
+                        worker, worker_command, environ, restarts, lambda: stopping
+                    )
                 time.sleep(0.2)
         finally:
             children = [web, worker]
@@ -70,7 +74,9 @@ class Command(BaseCommand):
             raise CommandError("The web server stopped; the queue consumer is stopped too.")
         self.stdout.write("Stopped the web server and the queue consumer.")
 
-    def _restart(self, dead: subprocess.Popen, command: list[str], restarts: list[float], stopped):
+    def _restart(
+        self, dead: subprocess.Popen, command: list[str], environ, restarts: list[float], stopped
+    ):
         """A consumer that died (a crash, the OOM killer) is started again at once, and
         with a growing pause if it keeps dying, while the web server stays up: queued
         work waits in the queue and resumes; a task running when it died is lost (Huey
@@ -90,7 +96,7 @@ class Command(BaseCommand):
             if stopped():
                 return dead
             time.sleep(0.2)
-        worker = subprocess.Popen(command)  # noqa: S603
+        worker = subprocess.Popen(command, env=environ)  # noqa: S603
         self.stdout.write(f"Restarted the queue consumer (pid {worker.pid}).")
         self.stdout.flush()
         return worker
@@ -124,6 +130,25 @@ class Command(BaseCommand):
         lines += ["Press Ctrl-C to stop.", ""]
         self.stdout.write("\n".join(lines))
         self.stdout.flush()
+
+
+def public_host(host: str) -> str:
+    """The address to put in links for a server listening on ``host``."""
+    if host in ("", "0.0.0.0", "::", "[::]"):  # noqa: S104 - naming it, not binding
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def child_environ(*, host: str, port: int, environ) -> dict[str, str]:
+    """The web server's and the queue consumer's environment: unless SITE_URL is set,
+    links (emails, "I have voted", unsubscribe, sheets' QR codes) point at the address
+    served here, so `make run PORT=8101` mails links to port 8101. The consumer needs
+    it as much as the web server: it sends the drives' emails."""
+    child = dict(environ)
+    if not child.get("SITE_URL", "").strip() and port:
+        child["SITE_URL"] = f"http://{public_host(host)}:{port}"
+        child["PORT"] = str(port)
+    return child
 
 
 DEMO_USERNAMES = {"organiser", "volunteer", "lead_a", "lead_b"}
