@@ -163,6 +163,8 @@ class Contact(models.Model):
         indexes = [
             models.Index(fields=["district", "gotv_status"]),
             models.Index(fields=["school", "last_name"]),
+            # The supporter list's order, so any page is an index walk, not a sort.
+            models.Index(fields=["last_name", "first_name", "id"], name="contact_list_order"),
         ]
 
     def __str__(self) -> str:
@@ -306,3 +308,57 @@ class ImportChange(models.Model):
 
     def __str__(self) -> str:
         return f"Import {self.batch_id} changed contact {self.contact_id}"
+
+
+class SupporterTally(models.Model):
+    """How many supporters sit in one district × role × GOTV status × email state.
+
+    A maintained aggregate (kept current by contacts/aggregates.py), so union-wide
+    figures are a sum over a few thousand rows instead of a pass over every supporter.
+    """
+
+    class State(models.TextChoices):
+        MAILABLE = "mailable", "Current consent, not suppressed"
+        NO_CONSENT = "no_consent", "No current consent"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        SUPPRESSED = "suppressed", "Suppressed (bounce, complaint or erasure)"
+
+    # The district's id, 0 for supporters without a district (not a foreign key: the
+    # tally follows the contacts, and a row for a vanished district is simply rebuilt).
+    district_key = models.IntegerField()
+    role = models.CharField(max_length=16, choices=Contact.Role.choices)
+    gotv_status = models.CharField(max_length=16, choices=Contact.Gotv.choices)
+    state = models.CharField(max_length=16, choices=State.choices)
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district_key", "role", "gotv_status", "state"], name="supporter_tally_cell"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.district_key}/{self.role}/{self.gotv_status}/{self.state}: {self.n}"
+
+
+class SharedAddress(models.Model):
+    """An address hash that more than one contact may hold: the only places an audience
+    can have duplicate addresses. A superset is harmless (the audience count checks
+    the contacts themselves); a hash missing from here would be a miscount."""
+
+    address_hash = models.CharField(max_length=64, unique=True)
+
+    def __str__(self) -> str:
+        return self.address_hash[:12]
+
+
+class TallyRecheck(models.Model):
+    """A district whose tally must be recounted at ``due_at``: a consent given with a
+    future date becomes current then, without any write to say so."""
+
+    district_key = models.IntegerField(unique=True)
+    due_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.district_key} at {self.due_at:%Y-%m-%d %H:%M}"

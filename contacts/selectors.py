@@ -1,37 +1,143 @@
-"""Reads of supporter data, always through ``visible_to``."""
+"""Reads of supporter data, always through ``visible_to``.
+
+Union-wide figures come from the maintained supporter tally (contacts/aggregates.py),
+so they cost the same for an organiser of 450,000 supporters as for a lead of one
+district; search and pages are served by indexes (contacts/search.py).
+"""
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from collections import defaultdict
+from functools import cached_property
+
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
-from contacts.models import Contact, District, School
+from campaign.roles import scope_for
+from contacts.aggregates import NO_DISTRICT, tally_sum
+from contacts.models import Contact, District, School, SupporterTally
+from contacts.search import search_filter
+
+# A search counts its matches only this far ("10,000+"); a page number past it is not
+# offered. Browsing without a search counts exactly, from the tally.
+SEARCH_COUNT_LIMIT = 10_000
+
+
+def _tally_rows(*, user, district_id: int | None = None) -> QuerySet | None:
+    """The tally rows of what ``user`` may see (of one district, if given); None when
+    the user may see nothing there."""
+    scope = scope_for(user)
+    if scope.sees_nothing:
+        return None
+    if district_id is not None:
+        if scope.district_ids is not None and district_id not in scope.district_ids:
+            return None
+        return tally_sum(district_ids=[district_id], include_no_district=False)
+    if scope.sees_everything:
+        return tally_sum()
+    return tally_sum(district_ids=scope.district_ids, include_no_district=False)
+
+
+def _by_state_and_gotv(rows: QuerySet | None) -> dict[tuple[str, str], int]:
+    if rows is None:
+        return {}
+    totals = rows.values_list("state", "gotv_status").annotate(total=Sum("n"))
+    return {(state, gotv): total for state, gotv, total in totals}
+
+
+def supporter_figures(*, user, district_id: int | None = None) -> dict[str, int]:
+    """The dashboard's headline figures over what ``user`` may see: supporters, with
+    email consent (current consent, address not suppressed), and each GOTV status."""
+    cells = _by_state_and_gotv(_tally_rows(user=user, district_id=district_id))
+    figures = {
+        "contacts": sum(cells.values()),
+        "mailable": sum(n for (state, _), n in cells.items() if state == "mailable"),
+    }
+    for status in Contact.Gotv.values:
+        figures[status] = sum(n for (_, gotv), n in cells.items() if gotv == status)
+    return figures
 
 
 def contact_counts(*, user) -> dict[str, int]:
-    contacts = Contact.objects.visible_to(user)
+    figures = supporter_figures(user=user)
     return {
-        "contacts": contacts.count(),
-        "mailable": contacts.mailable().count(),
-        "voted": contacts.filter(gotv_status=Contact.Gotv.VOTED).count(),
+        "contacts": figures["contacts"],
+        "mailable": figures["mailable"],
+        "voted": figures[Contact.Gotv.VOTED],
         "schools": School.objects.visible_to(user).count(),
         "districts": District.objects.visible_to(user).count(),
     }
 
 
+def turnout_by_district(*, user) -> list[dict]:
+    """Per district the user may see: supporters, with email consent, voted and the
+    turnout among supporters (0–1), by district name. Supporters with no district are
+    left out (organisers see them in the totals)."""
+    rows = _tally_rows(user=user)
+    if rows is None:
+        return []
+    totals: dict[int, dict[str, int]] = defaultdict(
+        lambda: {"contacts": 0, "voted": 0, "mailable": 0}
+    )
+    for key, state, gotv, n in (
+        rows.exclude(district_key=NO_DISTRICT)
+        .values_list("district_key", "state", "gotv_status")
+        .annotate(total=Sum("n"))
+    ):
+        cell = totals[key]
+        cell["contacts"] += n
+        if gotv == Contact.Gotv.VOTED:
+            cell["voted"] += n
+        if state == SupporterTally.State.MAILABLE:
+            cell["mailable"] += n
+    districts = District.objects.visible_to(user).filter(pk__in=list(totals)).order_by("name")
+    return [
+        {
+            "district": district,
+            **totals[district.pk],
+            "turnout": totals[district.pk]["voted"] / totals[district.pk]["contacts"],
+        }
+        for district in districts
+        if totals[district.pk]["contacts"]
+    ]
+
+
 def contact_list(*, user, query: str = "", district_id: int | None = None) -> QuerySet[Contact]:
+    """Supporters ``user`` may see matching ``query`` (see contacts/search.py), in the
+    list's order (last name, first name)."""
     contacts = Contact.objects.visible_to(user).select_related("school", "district")
     if district_id:
         contacts = contacts.filter(district_id=district_id)
-    for word in query.split():
-        contacts = contacts.filter(
-            Q(first_name__icontains=word)
-            | Q(last_name__icontains=word)
-            | Q(email__icontains=word)
-            | Q(school__name__icontains=word)
-            | Q(school__urn=word)
-        )
-    return contacts
+    return search_filter(contacts, query)
+
+
+class ContactPaginator(Paginator):
+    """A paginator told its count instead of counting the whole queryset."""
+
+    def __init__(self, object_list, per_page, *, count: int, exact: bool) -> None:
+        super().__init__(object_list, per_page)
+        self._known_count = count
+        self.count_is_exact = exact
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
+
+
+def contact_page(
+    *, user, query: str = "", district_id: int | None = None, page=1, per_page: int = 50
+) -> Page:
+    """One page of ``contact_list``. Browsing counts from the tally (exact, instant);
+    a search counts its matches up to ``SEARCH_COUNT_LIMIT`` and pages that far.
+    Every page is an index walk in the list's order (index ``contact_list_order``)."""
+    contacts = contact_list(user=user, query=query, district_id=district_id)
+    if query.strip():
+        found = contacts.order_by().values("pk")[: SEARCH_COUNT_LIMIT + 1].count()
+        count, exact = min(found, SEARCH_COUNT_LIMIT), found <= SEARCH_COUNT_LIMIT
+    else:
+        count, exact = supporter_figures(user=user, district_id=district_id)["contacts"], True
+    return ContactPaginator(contacts, per_page, count=count, exact=exact).get_page(page)
 
 
 def contact_get(*, user, pk: int) -> Contact:

@@ -1,4 +1,3 @@
-from django.core.paginator import Paginator
 from django.shortcuts import render
 
 from campaign.decorators import team_required
@@ -13,8 +12,9 @@ def contact_list(request):
         district_id = int(request.GET.get("district", "") or 0) or None
     except ValueError:
         district_id = None
-    contacts = selectors.contact_list(user=request.user, query=query, district_id=district_id)
-    page = Paginator(contacts, 50).get_page(request.GET.get("page"))
+    page = selectors.contact_page(
+        user=request.user, query=query, district_id=district_id, page=request.GET.get("page")
+    )
     return render(
         request,
         "contacts/contact_list.html",
