@@ -165,6 +165,9 @@ class Contact(models.Model):
             models.Index(fields=["school", "last_name"]),
             # The supporter list's order, so any page is an index walk, not a sort.
             models.Index(fields=["last_name", "first_name", "id"], name="contact_list_order"),
+            models.Index(
+                fields=["district", "last_name", "first_name", "id"], name="contact_district_order"
+            ),
         ]
 
     def __str__(self) -> str:

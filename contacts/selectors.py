@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404
 from campaign.roles import scope_for
 from contacts.aggregates import NO_DISTRICT, tally_sum
 from contacts.models import Contact, District, School, SupporterTally
-from contacts.search import search_filter
+from contacts.search import search_filter, search_order
 
 # A search counts its matches only this far ("10,000+"); a page number past it is not
 # offered. Browsing without a search counts exactly, from the tally.
@@ -113,31 +113,50 @@ def contact_list(*, user, query: str = "", district_id: int | None = None) -> Qu
 
 
 class ContactPaginator(Paginator):
-    """A paginator told its count instead of counting the whole queryset."""
+    """A paginator told its count, and for a search the ids of its matches, instead of
+    counting the whole queryset."""
 
-    def __init__(self, object_list, per_page, *, count: int, exact: bool) -> None:
+    def __init__(self, object_list, per_page, *, count: int, exact: bool, ids=None) -> None:
         super().__init__(object_list, per_page)
         self._known_count = count
+        self._ids = ids
         self.count_is_exact = exact
 
     @cached_property
     def count(self) -> int:
         return self._known_count
 
+    def page(self, number) -> Page:
+        """Find the page's ids first (an index-only walk however deep the page, or a
+        slice of the search's matches), then load just those rows."""
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if self._ids is not None:
+            ids = self._ids[bottom:top]
+        else:
+            ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
+        rows = self.object_list.order_by().in_bulk(ids)
+        return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
+
 
 def contact_page(
     *, user, query: str = "", district_id: int | None = None, page=1, per_page: int = 50
 ) -> Page:
-    """One page of ``contact_list``. Browsing counts from the tally (exact, instant);
-    a search counts its matches up to ``SEARCH_COUNT_LIMIT`` and pages that far.
-    Every page is an index walk in the list's order (index ``contact_list_order``)."""
+    """One page of ``contact_list``. Browsing counts from the tally (exact, instant)
+    and walks the list-order index to the page; a search sorts its matches (up to
+    ``SEARCH_COUNT_LIMIT``, in one query) and pages through them."""
     contacts = contact_list(user=user, query=query, district_id=district_id)
     if query.strip():
-        found = contacts.order_by().values("pk")[: SEARCH_COUNT_LIMIT + 1].count()
-        count, exact = min(found, SEARCH_COUNT_LIMIT), found <= SEARCH_COUNT_LIMIT
+        matches = contacts.order_by(*search_order()).values_list("pk", flat=True)
+        ids = list(matches[: SEARCH_COUNT_LIMIT + 1])
+        exact = len(ids) <= SEARCH_COUNT_LIMIT
+        ids = ids[:SEARCH_COUNT_LIMIT]
+        paginator = ContactPaginator(contacts, per_page, count=len(ids), exact=exact, ids=ids)
     else:
-        count, exact = supporter_figures(user=user, district_id=district_id)["contacts"], True
-    return ContactPaginator(contacts, per_page, count=count, exact=exact).get_page(page)
+        count = supporter_figures(user=user, district_id=district_id)["contacts"]
+        paginator = ContactPaginator(contacts, per_page, count=count, exact=True)
+    return paginator.get_page(page)
 
 
 def contact_get(*, user, pk: int) -> Contact:

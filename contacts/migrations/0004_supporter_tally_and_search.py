@@ -18,6 +18,9 @@ SEARCH_INDEXES = [
     "((lower(last_name)) text_pattern_ops)",
     "CREATE INDEX IF NOT EXISTS school_name_trgm ON contacts_school USING gin "
     "((lower(name)) gin_trgm_ops)",
+    # Statistics for the new expressions, so the planner knows how selective a search is.
+    "ANALYZE contacts_contact",
+    "ANALYZE contacts_school",
 ]
 DROP_SEARCH_INDEXES = [
     "DROP INDEX IF EXISTS contact_search_trgm",
@@ -121,6 +124,10 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='contact',
             index=models.Index(fields=['last_name', 'first_name', 'id'], name='contact_list_order'),
+        ),
+        migrations.AddIndex(
+            model_name='contact',
+            index=models.Index(fields=['district', 'last_name', 'first_name', 'id'], name='contact_district_order'),
         ),
         migrations.AddConstraint(
             model_name='supportertally',
