@@ -48,7 +48,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
-from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.utils import timezone
 
 from contacts.models import (
@@ -57,6 +57,7 @@ from contacts.models import (
     SharedAddress,
     SupporterTally,
     Suppression,
+    TagTally,
     TallyRecheck,
 )
 
@@ -69,12 +70,13 @@ NO_DISTRICT = 0
 # --- counting -------------------------------------------------------------------------
 
 
-def email_state(at: datetime) -> Case:
+def email_state(at: datetime, *, via: str = "") -> Case:
     """Each supporter's email state, first reason first (as the audience explains it):
-    unsubscribed, otherwise suppressed, otherwise consented, otherwise no consent."""
-    suppressed = Suppression.objects.filter(address_hash=OuterRef("email_hash"))
+    unsubscribed, otherwise suppressed, otherwise consented, otherwise no consent.
+    ``via`` is the path to the contact ("contact__" from a tag link)."""
+    suppressed = Suppression.objects.filter(address_hash=OuterRef(f"{via}email_hash"))
     consent = ConsentRecord.objects.filter(
-        contact=OuterRef("pk"),
+        contact=OuterRef(f"{via}pk" if via else "pk"),
         channel=ConsentRecord.Channel.EMAIL,
         withdrawn_at__isnull=True,
         given_at__lte=at,
@@ -92,6 +94,30 @@ def email_state(at: datetime) -> Case:
 
 
 def _count(contacts: QuerySet, at: datetime) -> Counter:
+    """Cells of ``contacts``: district cells keyed (district, role, gotv, state) and tag
+    cells keyed ("tag", tag, district, role, gotv, state), in one Counter."""
+    return _count_districts(contacts, at) + _count_tags(contacts, at)
+
+
+def _count_tags(contacts: QuerySet, at: datetime) -> Counter:
+    links = (
+        Contact.tags.through.objects.filter(contact__in=contacts.order_by().values("pk"))
+        .order_by()
+        .annotate(
+            tally_district=Coalesce(
+                "contact__district_id", Value(NO_DISTRICT), output_field=IntegerField()
+            ),
+            tally_state=email_state(at, via="contact__"),
+        )
+        .values_list(
+            "tag_id", "tally_district", "contact__role", "contact__gotv_status", "tally_state"
+        )
+        .annotate(n=Count("pk"))
+    )
+    return Counter({("tag", t, d, r, g, s): n for t, d, r, g, s, n in links})
+
+
+def _count_districts(contacts: QuerySet, at: datetime) -> Counter:
     rows = (
         contacts.order_by()
         .annotate(
@@ -123,19 +149,26 @@ def _in_districts(contacts: QuerySet, keys: Iterable[int]) -> QuerySet:
 # --- writing the tally -----------------------------------------------------------------
 
 
-def _add(delta: dict[Cell, int]) -> None:
-    rows = [(*cell, n) for cell, n in delta.items() if n]
-    if not rows:
-        return
-    table = connection.ops.quote_name(SupporterTally._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {table} (district_key, role, gotv_status, state, n) "  # noqa: S608 - fixed names
-            "VALUES (%s, %s, %s, %s, %s) "
-            "ON CONFLICT (district_key, role, gotv_status, state) "
-            f"DO UPDATE SET n = {table}.n + excluded.n",
-            rows,
-        )
+def _add(delta: dict[tuple, int]) -> None:
+    cells = [(*cell, n) for cell, n in delta.items() if n and cell[0] != "tag"]
+    tags = [(*cell[1:], n) for cell, n in delta.items() if n and cell[0] == "tag"]
+    keys = ["district_key", "role", "gotv_status", "state"]
+    for model, key, rows in ((SupporterTally, keys, cells), (TagTally, ["tag_id", *keys], tags)):
+        if not rows:
+            continue
+        table = connection.ops.quote_name(model._meta.db_table)
+        columns = ", ".join(key)
+        marks = ", ".join(["%s"] * (len(key) + 1))
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}, n) VALUES ({marks}) "  # noqa: S608 - fixed names
+                f"ON CONFLICT ({columns}) DO UPDATE SET n = {table}.n + excluded.n",
+                rows,
+            )
+
+
+def _district_of(cell: tuple) -> int:
+    return cell[2] if cell[0] == "tag" else cell[0]
 
 
 def _lock_tally() -> None:
@@ -143,9 +176,11 @@ def _lock_tally() -> None:
     for those in flight) so the recount sees every committed change exactly once.
     SQLite has one writer at a time anyway."""
     if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(SupporterTally._meta.db_table)
+        tables = ", ".join(
+            connection.ops.quote_name(m._meta.db_table) for m in (SupporterTally, TagTally)
+        )
         with connection.cursor() as cursor:
-            cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+            cursor.execute(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
 
 
 def _recount(keys: set[int] | None, at: datetime) -> None:
@@ -153,17 +188,31 @@ def _recount(keys: set[int] | None, at: datetime) -> None:
     _lock_tally()
     contacts = Contact.objects.all()
     tally = SupporterTally.objects.all()
+    tag_tally = TagTally.objects.all()
     rechecks = TallyRecheck.objects.all()
     if keys is not None:
         contacts = _in_districts(contacts, keys)
         tally = tally.filter(district_key__in=keys)
+        tag_tally = tag_tally.filter(district_key__in=keys)
         rechecks = rechecks.filter(district_key__in=keys)
     counted = _count(contacts, at)
     tally.delete()
+    tag_tally.delete()
     SupporterTally.objects.bulk_create(
         [
             SupporterTally(district_key=d, role=r, gotv_status=g, state=s, n=n)
-            for (d, r, g, s), n in counted.items()
+            for cell, n in counted.items()
+            if cell[0] != "tag"
+            for d, r, g, s in [cell]
+        ],
+        batch_size=2000,
+    )
+    TagTally.objects.bulk_create(
+        [
+            TagTally(tag_id=cell[1], district_key=d, role=r, gotv_status=g, state=s, n=n)
+            for cell, n in counted.items()
+            if cell[0] == "tag"
+            for d, r, g, s in [cell[2:]]
         ],
         batch_size=2000,
     )
@@ -260,7 +309,7 @@ class _Scope:
                 {
                     cell: after.get(cell, 0) - self.before.get(cell, 0)
                     for cell in set(after) | set(self.before)
-                    if cell[0] not in recounted
+                    if _district_of(cell) not in recounted
                 }
             )
             ids = sorted(self.ids)
@@ -348,13 +397,19 @@ def tally_catch_up(*, now: datetime | None = None) -> int:
     return len(due)
 
 
-def tally_differences() -> dict[Cell, tuple[int, int]]:
+def tally_differences() -> dict[tuple, tuple[int, int]]:
     """Cells where the tally and a direct count disagree: {cell: (tally, direct)}."""
     direct = _count(Contact.objects.all(), timezone.now())
     stored = Counter(
         {
             (t.district_key, t.role, t.gotv_status, t.state): t.n
             for t in SupporterTally.objects.all()
+        }
+    )
+    stored.update(
+        {
+            ("tag", t.tag_id, t.district_key, t.role, t.gotv_status, t.state): t.n
+            for t in TagTally.objects.all()
         }
     )
     return {
@@ -469,9 +524,36 @@ def _suppression_post_save(sender, instance: Suppression, raw=False, **kwargs) -
         _end(instance)
 
 
+def _tags_changed(sender, instance, action, reverse, pk_set, **kwargs) -> None:
+    if action not in (
+        "pre_add",
+        "pre_remove",
+        "pre_clear",
+        "post_add",
+        "post_remove",
+        "post_clear",
+    ):
+        return
+    if action.startswith("post"):
+        _end(instance)
+        return
+    if not reverse:
+        ids = [instance.pk]
+    elif action == "pre_clear":
+        ids = list(instance.contacts.values_list("pk", flat=True))
+    else:
+        ids = list(pk_set or ())
+    districts = Contact.objects.filter(pk__in=ids).values_list("district_id", flat=True)
+    scope = _current.get()
+    _begin(instance, ids, district_ids=districts if scope is not None and scope.bulk else ())
+
+
 def connect_signals() -> None:
     """Called once from the app config."""
     uid = "contacts.aggregates"
+    m2m_changed.connect(
+        _tags_changed, sender=Contact.tags.through, dispatch_uid=f"{uid}.contact.tags"
+    )
     pre_save.connect(_contact_pre_save, sender=Contact, dispatch_uid=f"{uid}.contact.pre")
     post_save.connect(_contact_post_save, sender=Contact, dispatch_uid=f"{uid}.contact.post")
     pre_delete.connect(_contact_pre_delete, sender=Contact, dispatch_uid=f"{uid}.contact.pre_del")
@@ -540,3 +622,29 @@ def tally_recount_import(*, batch) -> None:
     """After an import has written its rows (COPY and bulk writes send no signals)."""
     with tally_scope(district_ids=import_district_ids(batch=batch)):
         pass
+
+
+def tag_tally_sum(
+    *,
+    tag_id: int,
+    district_ids: Iterable[int] | None = None,
+    include_no_district: bool = True,
+    roles: Iterable[str] = (),
+    gotv_statuses: Iterable[str] = (),
+) -> QuerySet:
+    """``tally_sum`` for the supporters carrying one tag."""
+    tally_catch_up()
+    rows = TagTally.objects.filter(tag_id=tag_id, n__gt=0)
+    if district_ids is not None:
+        keys = set(district_ids)
+        if include_no_district:
+            keys.add(NO_DISTRICT)
+        rows = rows.filter(district_key__in=keys)
+    elif not include_no_district:
+        rows = rows.exclude(district_key=NO_DISTRICT)
+    roles, gotv_statuses = list(roles), list(gotv_statuses)
+    if roles:
+        rows = rows.filter(role__in=roles)
+    if gotv_statuses:
+        rows = rows.filter(gotv_status__in=gotv_statuses)
+    return rows.order_by()

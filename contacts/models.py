@@ -365,3 +365,26 @@ class TallyRecheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.district_key} at {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class TagTally(models.Model):
+    """``SupporterTally`` for the supporters carrying one tag (a supporter with two tags
+    counts under each), so a drive to one tag is a sum too."""
+
+    tag_id = models.IntegerField()
+    district_key = models.IntegerField()
+    role = models.CharField(max_length=16, choices=Contact.Role.choices)
+    gotv_status = models.CharField(max_length=16, choices=Contact.Gotv.choices)
+    state = models.CharField(max_length=16, choices=SupporterTally.State.choices)
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tag_id", "district_key", "role", "gotv_status", "state"],
+                name="tag_tally_cell",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"tag {self.tag_id} {self.district_key}/{self.role}/{self.gotv_status}: {self.n}"

@@ -68,7 +68,14 @@ def union(district_a, district_b, school_a, school_b, contact_a, contact_b):
     consent_withdraw(contacts=people[1:3], how=ConsentRecord.WithdrawnHow.UNSUBSCRIBE_LINK)
     suppression_add(email=people[4].email, reason=Suppression.Reason.HARD_BOUNCE)
     ContactFactory(school=None, district=None, first_name="Nowhere")
-    return {"districts": (district_a, district_b, district_c), "people": people, "tag": tag}
+    other_tag = Tag.objects.create(name="rep network")
+    other_tag.contacts.add(*people[::7])
+    return {
+        "districts": (district_a, district_b, district_c),
+        "people": people,
+        "tag": tag,
+        "other_tag": other_tag,
+    }
 
 
 @pytest.fixture
@@ -140,6 +147,9 @@ def audiences(union):
         AudienceFilters(roles=(Contact.Role.REP,), gotv_statuses=(Gotv.PLEDGED,)),
         AudienceFilters(school_ids=(school.pk,)),
         AudienceFilters(tag_ids=(union["tag"].pk,), district_ids=(district_a.pk,)),
+        AudienceFilters(tag_ids=(union["tag"].pk,)),
+        AudienceFilters(tag_ids=(union["tag"].pk,), gotv_statuses=(Gotv.UNKNOWN,)),
+        AudienceFilters(tag_ids=(union["tag"].pk, union["other_tag"].pk)),
     ]
 
 
@@ -295,4 +305,15 @@ def test_a_rebuild_repairs_a_tally_written_behind_the_services_back(union, viewe
     union["people"][0].refresh_from_db()
     assert tally_differences() != {}
     tally_rebuild()
+    assert_every_figure_matches(union, viewers)
+
+
+def test_figures_match_after_tags_are_added_and_removed(union, viewers):
+    people, tag = union["people"], union["tag"]
+    people[1].tags.add(tag)
+    tag.contacts.add(people[2], people[3])
+    people[5].tags.remove(tag)
+    tag.contacts.remove(people[10])
+    union["other_tag"].contacts.clear()
+    people[15].tags.set([tag, union["other_tag"]])
     assert_every_figure_matches(union, viewers)
