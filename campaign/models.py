@@ -93,6 +93,7 @@ class AuditEvent(models.Model):
         EXPORT = "export", "Export"
         ROLE_CHANGE = "role_change", "Role changed"
         CONSENT_WITHDRAW = "consent_withdraw", "Consent withdrawn"
+        CONTACT_CHANGE = "contact_change", "Supporter details changed"
         SEED = "seed", "Demo data seeded"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "anymail",
+    "django_htmx",
     "huey.contrib.djhuey",
     "import_export",
     "campaign",
@@ -68,6 +69,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # The branded 404 page even with DEBUG on: Django's debug 404 lists every URL.
+    "campaign.errors.BrandedNotFoundMiddleware",
 ]
 
 ROOT_URLCONF = "campaign.urls"

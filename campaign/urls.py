@@ -5,8 +5,20 @@ from campaign import views
 from campaign.canvass import views as canvass_views
 from mailings import views as mailing_views
 
+handler403 = "campaign.errors.permission_denied"
+handler404 = "campaign.errors.page_not_found"
+handler500 = "campaign.errors.server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
+    path("dashboard/drives/<int:pk>/approve/", views.drive_approve, name="dashboard-drive-approve"),
+    # Before Django's own auth URLs so these names resolve to the product's versions.
+    path("accounts/logout/", views.SignOutView.as_view(), name="logout"),
+    path(
+        "accounts/password_change/",
+        views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     # ESP tracking webhooks (basic auth + the ESP's signature; mailings/signals.py).

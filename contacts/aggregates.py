@@ -62,7 +62,8 @@ from contacts.models import (
 )
 
 State = SupporterTally.State
-Cell = tuple[int, str, str, str]  # (district_key, role, gotv_status, state)
+# (district_key, role, gotv_status, state, consented); tag cells put ("tag", tag_id) first.
+Cell = tuple
 CHUNK = 5000
 NO_DISTRICT = 0
 
@@ -93,6 +94,17 @@ def email_state(at: datetime, *, via: str = "") -> Case:
     )
 
 
+def current_consent(at: datetime, *, via: str = "") -> Exists:
+    return Exists(
+        ConsentRecord.objects.filter(
+            contact=OuterRef(f"{via}pk" if via else "pk"),
+            channel=ConsentRecord.Channel.EMAIL,
+            withdrawn_at__isnull=True,
+            given_at__lte=at,
+        )
+    )
+
+
 def _count(contacts: QuerySet, at: datetime) -> Counter:
     """Cells of ``contacts``: district cells keyed (district, role, gotv, state) and tag
     cells keyed ("tag", tag, district, role, gotv, state), in one Counter."""
@@ -108,13 +120,19 @@ def _count_tags(contacts: QuerySet, at: datetime) -> Counter:
                 "contact__district_id", Value(NO_DISTRICT), output_field=IntegerField()
             ),
             tally_state=email_state(at, via="contact__"),
+            tally_consented=current_consent(at, via="contact__"),
         )
         .values_list(
-            "tag_id", "tally_district", "contact__role", "contact__gotv_status", "tally_state"
+            "tag_id",
+            "tally_district",
+            "contact__role",
+            "contact__gotv_status",
+            "tally_state",
+            "tally_consented",
         )
         .annotate(n=Count("pk"))
     )
-    return Counter({("tag", t, d, r, g, s): n for t, d, r, g, s, n in links})
+    return Counter({("tag", t, d, r, g, s, c): n for t, d, r, g, s, c, n in links})
 
 
 def _count_districts(contacts: QuerySet, at: datetime) -> Counter:
@@ -123,11 +141,12 @@ def _count_districts(contacts: QuerySet, at: datetime) -> Counter:
         .annotate(
             tally_district=Coalesce("district_id", Value(NO_DISTRICT), output_field=IntegerField()),
             tally_state=email_state(at),
+            tally_consented=current_consent(at),
         )
-        .values_list("tally_district", "role", "gotv_status", "tally_state")
+        .values_list("tally_district", "role", "gotv_status", "tally_state", "tally_consented")
         .annotate(n=Count("pk"))
     )
-    return Counter({(d, r, g, s): n for d, r, g, s, n in rows})
+    return Counter({(d, r, g, s, bool(c)): n for d, r, g, s, c, n in rows})
 
 
 def _count_ids(ids: Iterable[int], at: datetime) -> Counter:
@@ -152,7 +171,7 @@ def _in_districts(contacts: QuerySet, keys: Iterable[int]) -> QuerySet:
 def _add(delta: dict[tuple, int]) -> None:
     cells = [(*cell, n) for cell, n in delta.items() if n and cell[0] != "tag"]
     tags = [(*cell[1:], n) for cell, n in delta.items() if n and cell[0] == "tag"]
-    keys = ["district_key", "role", "gotv_status", "state"]
+    keys = ["district_key", "role", "gotv_status", "state", "consented"]
     for model, key, rows in ((SupporterTally, keys, cells), (TagTally, ["tag_id", *keys], tags)):
         if not rows:
             continue
@@ -200,19 +219,21 @@ def _recount(keys: set[int] | None, at: datetime) -> None:
     tag_tally.delete()
     SupporterTally.objects.bulk_create(
         [
-            SupporterTally(district_key=d, role=r, gotv_status=g, state=s, n=n)
+            SupporterTally(district_key=d, role=r, gotv_status=g, state=s, consented=c, n=n)
             for cell, n in counted.items()
             if cell[0] != "tag"
-            for d, r, g, s in [cell]
+            for d, r, g, s, c in [cell]
         ],
         batch_size=2000,
     )
     TagTally.objects.bulk_create(
         [
-            TagTally(tag_id=cell[1], district_key=d, role=r, gotv_status=g, state=s, n=n)
+            TagTally(
+                tag_id=cell[1], district_key=d, role=r, gotv_status=g, state=s, consented=c, n=n
+            )
             for cell, n in counted.items()
             if cell[0] == "tag"
-            for d, r, g, s in [cell[2:]]
+            for d, r, g, s, c in [cell[2:]]
         ],
         batch_size=2000,
     )
@@ -402,13 +423,13 @@ def tally_differences() -> dict[tuple, tuple[int, int]]:
     direct = _count(Contact.objects.all(), timezone.now())
     stored = Counter(
         {
-            (t.district_key, t.role, t.gotv_status, t.state): t.n
+            (t.district_key, t.role, t.gotv_status, t.state, t.consented): t.n
             for t in SupporterTally.objects.all()
         }
     )
     stored.update(
         {
-            ("tag", t.tag_id, t.district_key, t.role, t.gotv_status, t.state): t.n
+            ("tag", t.tag_id, t.district_key, t.role, t.gotv_status, t.state, t.consented): t.n
             for t in TagTally.objects.all()
         }
     )

@@ -332,12 +332,16 @@ class SupporterTally(models.Model):
     role = models.CharField(max_length=16, choices=Contact.Role.choices)
     gotv_status = models.CharField(max_length=16, choices=Contact.Gotv.choices)
     state = models.CharField(max_length=16, choices=State.choices)
+    # A current email consent on record (true for every mailable supporter; an
+    # unsubscribed or suppressed one may still have one).
+    consented = models.BooleanField()
     n = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["district_key", "role", "gotv_status", "state"], name="supporter_tally_cell"
+                fields=["district_key", "role", "gotv_status", "state", "consented"],
+                name="supporter_tally_cell",
             )
         ]
 
@@ -376,12 +380,13 @@ class TagTally(models.Model):
     role = models.CharField(max_length=16, choices=Contact.Role.choices)
     gotv_status = models.CharField(max_length=16, choices=Contact.Gotv.choices)
     state = models.CharField(max_length=16, choices=SupporterTally.State.choices)
+    consented = models.BooleanField()
     n = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["tag_id", "district_key", "role", "gotv_status", "state"],
+                fields=["tag_id", "district_key", "role", "gotv_status", "state", "consented"],
                 name="tag_tally_cell",
             )
         ]

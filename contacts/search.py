@@ -1,17 +1,18 @@
 """Supporter search: what a query matches, built so PostgreSQL answers from indexes.
 
 Every word of the query must match (in any order). A word of three or more characters
-matches anywhere in a supporter's first name, last name, email or mobile, or a school's
+matches anywhere in a supporter's first name, last name or email, or a school's
 name; a complete email address finds that supporter's address exactly. A one- or
 two-letter word ("Li", "Wu", "Ó") matches anywhere too when the query has a longer word
 (which finds the candidates through the index), and otherwise the start of a first or
 last name (anywhere would match nearly everybody). A school URN matches exactly. A query
-that looks like a phone number ("07700 900123") is searched as one E.164 number.
+that looks like a mobile number ("07700 900123", "+44 7700 900123") finds the mobiles
+containing it, however it was typed; six bare digits are a URN, not a phone.
 
-On PostgreSQL the name/email/mobile text is one expression with a pg_trgm GIN index on
+On PostgreSQL the name/email text is one expression with a pg_trgm GIN index on
 it (migration contacts 0004 builds the identical expression), the prefixes use
-``text_pattern_ops`` indexes on ``lower(first_name)``/``lower(last_name)``, and school
-names a trigram index: a search reads a few index pages, never the whole table.
+``text_pattern_ops`` indexes on ``lower(first_name)``/``lower(last_name)``, mobiles and
+school names trigram indexes: a search reads a few index pages, never the whole table.
 
 SQLite fallback (the embedded default): the same queries, answered by scanning, which
 is quick at the embedded default's size. SQLite's ``lower()`` and ``LIKE`` fold ASCII
@@ -32,34 +33,38 @@ SHORT_WORD = 3
 # A school matched by name brings all its supporters; past this many schools a word is
 # too general to be worth the list (the names, emails and mobiles still match).
 MAX_SCHOOLS_PER_WORD = 2000
-_PHONE = re.compile(r"^\+?[\d\s().-]{6,}$")
+# A mobile as people type it: "+44 7700 900123", "07700900123", "7700 900 123". A bare
+# six-digit number is a school's URN, not a phone.
+_PHONE = re.compile(r"^(?:[+0][\d\s().-]{5,}|[\d\s().-]{9,})$")
 # A whole address: found through the unique index on lower(email), not by trigrams
 # (its common parts, like the domain, are in every other address).
 _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class SearchText(Func):
-    """lower(first_name || ' ' || last_name || ' ' || email || ' ' || mobile), written
-    out literally (no parameters) so PostgreSQL sees the indexed expression."""
+    """lower(first_name || ' ' || last_name || ' ' || email), written out literally (no
+    parameters) so PostgreSQL sees the indexed expression."""
 
     template = "lower(%(expressions)s)"
     arg_joiner = " || ' ' || "
     output_field = CharField()
 
     def __init__(self) -> None:
-        super().__init__(F("first_name"), F("last_name"), F("email"), F("mobile"))
+        super().__init__(F("first_name"), F("last_name"), F("email"))
 
 
 def search_words(query: str) -> list[str]:
-    text = " ".join(query.split())
-    if not text:
-        return []
-    if _PHONE.match(text) and sum(ch.isdigit() for ch in text) >= 6:
-        digits = re.sub(r"\D", "", text)
-        if digits.startswith("0"):
-            digits = "44" + digits[1:]
-        return [digits]
-    return [word.lower() for word in text.split(" ")]
+    return [word.lower() for word in query.split()]
+
+
+def phone_digits(query: str) -> str:
+    """The national part of a mobile number typed in any UK form, or "" if the query
+    is not one. Stored numbers are E.164 (+447700900123)."""
+    text = query.strip()
+    if not _PHONE.match(text):
+        return ""
+    digits = re.sub(r"\D", "", text)
+    return digits[2:] if digits.startswith("44") else digits.lstrip("0")
 
 
 def _school_ids(word: str, *, longest: str) -> list[int]:
@@ -80,6 +85,9 @@ def _school_ids(word: str, *, longest: str) -> list[int]:
 
 def search_filter(contacts: QuerySet, query: str) -> QuerySet:
     """``contacts`` narrowed to those matching every word of ``query``."""
+    national = phone_digits(query)
+    if national:
+        return contacts.filter(mobile__contains=national)
     words = search_words(query)
     if not words:
         return contacts

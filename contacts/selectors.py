@@ -8,14 +8,15 @@ district; search and pages are served by indexes (contacts/search.py).
 from __future__ import annotations
 
 from collections import defaultdict
-from functools import cached_property
+from functools import cached_property, partial
 
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from campaign.roles import scope_for
-from contacts.aggregates import NO_DISTRICT, tally_sum
+from contacts.aggregates import NO_DISTRICT, current_consent, tag_tally_sum, tally_sum
 from contacts.models import Contact, District, School, SupporterTally
 from contacts.search import search_filter, search_order
 
@@ -24,19 +25,22 @@ from contacts.search import search_filter, search_order
 SEARCH_COUNT_LIMIT = 10_000
 
 
-def _tally_rows(*, user, district_id: int | None = None) -> QuerySet | None:
-    """The tally rows of what ``user`` may see (of one district, if given); None when
-    the user may see nothing there."""
+def _tally_rows(
+    *, user, district_id: int | None = None, tag_id: int | None = None
+) -> QuerySet | None:
+    """The tally rows of what ``user`` may see (of one district, of one tag's
+    supporters, if given); None when the user may see nothing there."""
     scope = scope_for(user)
     if scope.sees_nothing:
         return None
+    rows = tally_sum if tag_id is None else partial(tag_tally_sum, tag_id=tag_id)
     if district_id is not None:
         if scope.district_ids is not None and district_id not in scope.district_ids:
             return None
-        return tally_sum(district_ids=[district_id], include_no_district=False)
+        return rows(district_ids=[district_id], include_no_district=False)
     if scope.sees_everything:
-        return tally_sum()
-    return tally_sum(district_ids=scope.district_ids, include_no_district=False)
+        return rows()
+    return rows(district_ids=scope.district_ids, include_no_district=False)
 
 
 def _by_state_and_gotv(rows: QuerySet | None) -> dict[tuple[str, str], int]:
@@ -167,3 +171,155 @@ def contact_get(*, user, pk: int) -> Contact:
 
 def school_get(*, user, pk: int) -> School:
     return get_object_or_404(School.objects.visible_to(user).select_related("district"), pk=pk)
+
+
+# --- The supporter pages (search with filters, one supporter's history) --------------
+
+NOT_YET_VOTED = ("pledged", "ballot_received", "unknown")
+
+
+def supporter_search(
+    *,
+    user,
+    q: str = "",
+    district=None,
+    school: str = "",
+    role: str = "",
+    gotv: str = "",
+    consent: str = "",
+    tag=None,
+) -> QuerySet[Contact]:
+    """Supporters the user may see now matching the search and every filter given.
+
+    ``q`` is searched as contacts/search.py describes (names, email, a mobile when it
+    looks like one); ``school`` a school's name or URN; ``gotv`` a status or
+    "not_voted"; ``consent`` "yes"/"no" for a current email consent."""
+    contacts = contact_list(user=user, query=q.strip(), district_id=getattr(district, "pk", None))
+    if school:
+        school = school.strip()
+        contacts = contacts.filter(Q(school__name__icontains=school) | Q(school__urn=school))
+    if role:
+        contacts = contacts.filter(role=role)
+    if gotv == "not_voted":
+        contacts = contacts.filter(gotv_status__in=NOT_YET_VOTED)
+    elif gotv:
+        contacts = contacts.filter(gotv_status=gotv)
+    if consent:
+        consented = current_consent(timezone.now())
+        contacts = contacts.filter(consented) if consent == "yes" else contacts.exclude(consented)
+    if tag is not None:
+        contacts = contacts.filter(tags=tag)
+    return contacts
+
+
+def supporter_search_counts(*, contacts: QuerySet[Contact]) -> dict[str, int]:
+    """How many matched, and how many of them cannot be emailed and why, in one query:
+    ``no_consent`` (not emailed, not printed on canvass sheets) and ``suppressed``
+    (consent on record, but unsubscribed, bounced or complained: not emailed)."""
+    from contacts.models import Suppression
+
+    consented = current_consent(timezone.now())
+    suppressed = Exists(Suppression.objects.filter(address_hash=OuterRef("email_hash")))
+    counts = contacts.order_by().aggregate(
+        total=Count("pk"),
+        consented=Count("pk", filter=Q(consented)),
+        mailable=Count("pk", filter=Q(consented) & ~Q(suppressed)),
+    )
+    return {
+        "total": counts["total"],
+        "no_consent": counts["total"] - counts["consented"],
+        "suppressed": counts["consented"] - counts["mailable"],
+        "mailable": counts["mailable"],
+    }
+
+
+def supporter_search_figures(
+    *,
+    user,
+    q: str = "",
+    district=None,
+    school: str = "",
+    role: str = "",
+    gotv: str = "",
+    consent: str = "",
+    tag=None,
+) -> dict[str, int]:
+    """``supporter_search_counts`` of ``supporter_search(**same filters)``, from the
+    supporter tally when the filters are its dimensions (district, role, GOTV status,
+    consent, one tag): instant for the whole union. A search or a school filter counts
+    its (few) matches directly."""
+    if q.strip() or school:
+        return supporter_search_counts(
+            contacts=supporter_search(
+                user=user,
+                q=q,
+                district=district,
+                school=school,
+                role=role,
+                gotv=gotv,
+                consent=consent,
+                tag=tag,
+            )
+        )
+    rows = _tally_rows(user=user, district_id=getattr(district, "pk", None), tag_id=tag and tag.pk)
+    if rows is None:
+        return {"total": 0, "no_consent": 0, "suppressed": 0, "mailable": 0}
+    if role:
+        rows = rows.filter(role=role)
+    if gotv == "not_voted":
+        rows = rows.filter(gotv_status__in=NOT_YET_VOTED)
+    elif gotv:
+        rows = rows.filter(gotv_status=gotv)
+    if consent:
+        rows = rows.filter(consented=consent == "yes")
+    cells = rows.values_list("state", "consented").annotate(total=Sum("n"))
+    total = consented = mailable = 0
+    for state, has_consent, n in cells:
+        total += n
+        consented += n if has_consent else 0
+        mailable += n if state == SupporterTally.State.MAILABLE else 0
+    return {
+        "total": total,
+        "no_consent": total - consented,
+        "suppressed": consented - mailable,
+        "mailable": mailable,
+    }
+
+
+def supporter_page(
+    *, contacts: QuerySet[Contact], count: int, searched: bool, page=1, per_page: int = 50
+) -> Page:
+    """A page of ``supporter_search`` results whose count is already known. A search
+    sorts its matches off-index (see contacts/search.py ``search_order``) and pages
+    through them; browsing walks the list-order index to the page."""
+    if searched:
+        matches = contacts.order_by(*search_order()).values_list("pk", flat=True)
+        ids = list(matches[: SEARCH_COUNT_LIMIT + 1])
+        exact = len(ids) <= SEARCH_COUNT_LIMIT
+        ids = ids[:SEARCH_COUNT_LIMIT]
+        paginator = ContactPaginator(contacts, per_page, count=len(ids), exact=exact, ids=ids)
+    else:
+        paginator = ContactPaginator(contacts, per_page, count=count, exact=True)
+    return paginator.get_page(page)
+
+
+def contact_gotv_history(*, contact: Contact):
+    return contact.gotv_events.select_related("actor").order_by("-created_at", "-pk")
+
+
+def contact_drives(*, contact: Contact) -> list:
+    """The drives this supporter was in, newest first, each with its send status and the
+    latest delivery event. The supporter is already in the viewer's scope; drive names
+    and outcomes are campaign records, not other supporters' data."""
+    from mailings.models import DeliveryEvent, Recipient
+
+    latest = DeliveryEvent.objects.filter(recipient=OuterRef("pk")).order_by("-occurred_at", "-pk")
+    return list(
+        Recipient.objects.filter(contact=contact)
+        .select_related("mailing")
+        .annotate(
+            last_event=Subquery(latest.values("event_type")[:1]),
+            last_event_at=Subquery(latest.values("occurred_at")[:1]),
+        )
+        .order_by("-created_at", "-pk")
+    )

@@ -11,7 +11,9 @@ from django.utils import timezone
 SEARCH_INDEXES = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX IF NOT EXISTS contact_search_trgm ON contacts_contact USING gin "
-    "((lower(first_name || ' ' || last_name || ' ' || email || ' ' || mobile)) gin_trgm_ops)",
+    "((lower(first_name || ' ' || last_name || ' ' || email)) gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS contact_mobile_trgm ON contacts_contact USING gin "
+    "(mobile gin_trgm_ops)",
     "CREATE INDEX IF NOT EXISTS contact_first_name_prefix ON contacts_contact "
     "((lower(first_name)) text_pattern_ops)",
     "CREATE INDEX IF NOT EXISTS contact_last_name_prefix ON contacts_contact "
@@ -24,6 +26,7 @@ SEARCH_INDEXES = [
 ]
 DROP_SEARCH_INDEXES = [
     "DROP INDEX IF EXISTS contact_search_trgm",
+    "DROP INDEX IF EXISTS contact_mobile_trgm",
     "DROP INDEX IF EXISTS contact_first_name_prefix",
     "DROP INDEX IF EXISTS contact_last_name_prefix",
     "DROP INDEX IF EXISTS school_name_trgm",
@@ -32,21 +35,26 @@ DROP_SEARCH_INDEXES = [
 # The first count of the tally (contacts/aggregates.py keeps it current from here on),
 # in plain SQL so it does not depend on today's models.
 COUNT_TALLY = """
-INSERT INTO contacts_supportertally (district_key, role, gotv_status, state, n)
-SELECT district_key, role, gotv_status, state, COUNT(*) FROM (
+INSERT INTO contacts_supportertally (district_key, role, gotv_status, state, consented, n)
+SELECT district_key, role, gotv_status, state, consented, COUNT(*) FROM (
     SELECT COALESCE(c.district_id, 0) AS district_key, c.role, c.gotv_status,
         CASE WHEN s.reason = 'unsubscribed' THEN 'unsubscribed'
              WHEN s.reason IS NOT NULL THEN 'suppressed'
              WHEN EXISTS (
                 SELECT 1 FROM contacts_consentrecord r
                 WHERE r.contact_id = c.id AND r.channel = 'email'
-                  AND r.withdrawn_at IS NULL AND r.given_at <= %s
+                  AND r.withdrawn_at IS NULL AND r.given_at <= %(at)s
              ) THEN 'mailable'
-             ELSE 'no_consent' END AS state
+             ELSE 'no_consent' END AS state,
+        EXISTS (
+            SELECT 1 FROM contacts_consentrecord r
+            WHERE r.contact_id = c.id AND r.channel = 'email'
+              AND r.withdrawn_at IS NULL AND r.given_at <= %(at)s
+        ) AS consented
     FROM contacts_contact c
     LEFT JOIN contacts_suppression s ON s.address_hash = c.email_hash
 ) AS cells
-GROUP BY district_key, role, gotv_status, state
+GROUP BY district_key, role, gotv_status, state, consented
 """
 COUNT_SHARED = """
 INSERT INTO contacts_sharedaddress (address_hash)
@@ -78,7 +86,7 @@ def count_tally(apps, schema_editor):
     connection = schema_editor.connection
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
-        cursor.execute(COUNT_TALLY, [now])
+        cursor.execute(COUNT_TALLY, {"at": now})
         cursor.execute(COUNT_SHARED)
         cursor.execute(COUNT_RECHECKS, [now])
 
@@ -110,6 +118,7 @@ class Migration(migrations.Migration):
                 ('role', models.CharField(choices=[('member', 'Member'), ('rep', 'Workplace rep'), ('activist', 'Activist')], max_length=16)),
                 ('gotv_status', models.CharField(choices=[('unknown', 'Unknown'), ('pledged', 'Pledged'), ('ballot_received', 'Ballot received'), ('voted', 'Voted'), ('wont_vote', "Won't vote")], max_length=16)),
                 ('state', models.CharField(choices=[('mailable', 'Current consent, not suppressed'), ('no_consent', 'No current consent'), ('unsubscribed', 'Unsubscribed'), ('suppressed', 'Suppressed (bounce, complaint or erasure)')], max_length=16)),
+                ('consented', models.BooleanField()),
                 ('n', models.BigIntegerField(default=0)),
             ],
         ),
@@ -131,7 +140,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='supportertally',
-            constraint=models.UniqueConstraint(fields=('district_key', 'role', 'gotv_status', 'state'), name='supporter_tally_cell'),
+            constraint=models.UniqueConstraint(fields=('district_key', 'role', 'gotv_status', 'state', 'consented'), name='supporter_tally_cell'),
         ),
         migrations.RunPython(search_indexes, drop_search_indexes, elidable=False),
         migrations.RunPython(count_tally, forget_tally, elidable=False),

@@ -5,22 +5,27 @@ from django.utils import timezone
 
 # The first count of the tag tally (contacts/aggregates.py keeps it current).
 COUNT_TAG_TALLY = """
-INSERT INTO contacts_tagtally (tag_id, district_key, role, gotv_status, state, n)
-SELECT tag_id, district_key, role, gotv_status, state, COUNT(*) FROM (
+INSERT INTO contacts_tagtally (tag_id, district_key, role, gotv_status, state, consented, n)
+SELECT tag_id, district_key, role, gotv_status, state, consented, COUNT(*) FROM (
     SELECT t.tag_id, COALESCE(c.district_id, 0) AS district_key, c.role, c.gotv_status,
         CASE WHEN s.reason = 'unsubscribed' THEN 'unsubscribed'
              WHEN s.reason IS NOT NULL THEN 'suppressed'
              WHEN EXISTS (
                 SELECT 1 FROM contacts_consentrecord r
                 WHERE r.contact_id = c.id AND r.channel = 'email'
-                  AND r.withdrawn_at IS NULL AND r.given_at <= %s
+                  AND r.withdrawn_at IS NULL AND r.given_at <= %(at)s
              ) THEN 'mailable'
-             ELSE 'no_consent' END AS state
+             ELSE 'no_consent' END AS state,
+        EXISTS (
+            SELECT 1 FROM contacts_consentrecord r
+            WHERE r.contact_id = c.id AND r.channel = 'email'
+              AND r.withdrawn_at IS NULL AND r.given_at <= %(at)s
+        ) AS consented
     FROM contacts_contact_tags t
     JOIN contacts_contact c ON c.id = t.contact_id
     LEFT JOIN contacts_suppression s ON s.address_hash = c.email_hash
 ) AS cells
-GROUP BY tag_id, district_key, role, gotv_status, state
+GROUP BY tag_id, district_key, role, gotv_status, state, consented
 """
 
 
@@ -28,7 +33,7 @@ def count_tag_tally(apps, schema_editor):
     connection = schema_editor.connection
     with connection.cursor() as cursor:
         cursor.execute(
-            COUNT_TAG_TALLY, [connection.ops.adapt_datetimefield_value(timezone.now())]
+            COUNT_TAG_TALLY, {"at": connection.ops.adapt_datetimefield_value(timezone.now())}
         )
 
 
@@ -52,10 +57,11 @@ class Migration(migrations.Migration):
                 ('role', models.CharField(choices=[('member', 'Member'), ('rep', 'Workplace rep'), ('activist', 'Activist')], max_length=16)),
                 ('gotv_status', models.CharField(choices=[('unknown', 'Unknown'), ('pledged', 'Pledged'), ('ballot_received', 'Ballot received'), ('voted', 'Voted'), ('wont_vote', "Won't vote")], max_length=16)),
                 ('state', models.CharField(choices=[('mailable', 'Current consent, not suppressed'), ('no_consent', 'No current consent'), ('unsubscribed', 'Unsubscribed'), ('suppressed', 'Suppressed (bounce, complaint or erasure)')], max_length=16)),
+                ('consented', models.BooleanField()),
                 ('n', models.BigIntegerField(default=0)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('tag_id', 'district_key', 'role', 'gotv_status', 'state'), name='tag_tally_cell')],
+                'constraints': [models.UniqueConstraint(fields=('tag_id', 'district_key', 'role', 'gotv_status', 'state', 'consented'), name='tag_tally_cell')],
             },
         ),
         migrations.RunPython(count_tag_tally, forget_tag_tally, elidable=False),

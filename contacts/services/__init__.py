@@ -3,6 +3,7 @@
 from contacts.services.consent import consent_give, consent_withdraw
 from contacts.services.gotv import gotv_set, gotv_set_many
 from contacts.services.records import (
+    contact_details_update,
     contact_prepare,
     contact_save,
     district_get_or_create,
@@ -14,6 +15,7 @@ from contacts.services.suppression import suppression_add, suppression_add_many
 __all__ = [
     "consent_give",
     "consent_withdraw",
+    "contact_details_update",
     "contact_prepare",
     "contact_save",
     "district_get_or_create",

@@ -118,28 +118,28 @@ def test_inactive_team_member_cannot_use_the_list(client, lead_a, contact_a):
 def test_search_by_name_finds_a_contact_in_scope(
     client_for, lead_a, contact_a, unconsented_contact_a
 ):
-    response = client_for(lead_a).get(reverse("contact-list"), {"q": "o'neill"})
+    response = client_for(lead_a).post(reverse("contact-list"), {"q": "o'neill"})
     assert _listed(response) == {contact_a.pk}
 
 
 def test_search_by_urn_finds_the_schools_contacts_in_scope(
     client_for, lead_a, contact_a, unconsented_contact_a, contact_b
 ):
-    response = client_for(lead_a).get(reverse("contact-list"), {"q": "100001"})
+    response = client_for(lead_a).post(reverse("contact-list"), {"q": "100001"})
     assert _listed(response) == {contact_a.pk, unconsented_contact_a.pk}
 
 
 def test_search_does_not_reach_outside_scope(client_for, lead_a, contact_a, contact_b):
     client = client_for(lead_a)
-    assert _listed(client.get(reverse("contact-list"), {"q": "Nowak"})) == set()
-    assert _listed(client.get(reverse("contact-list"), {"q": "100002"})) == set()
-    assert _listed(client.get(reverse("contact-list"), {"q": "tomasz.nowak@example.org"})) == set()
+    assert _listed(client.post(reverse("contact-list"), {"q": "Nowak"})) == set()
+    assert _listed(client.post(reverse("contact-list"), {"q": "100002"})) == set()
+    assert _listed(client.post(reverse("contact-list"), {"q": "tomasz.nowak@example.org"})) == set()
 
 
 def test_organiser_search_finds_the_same_contact_lead_a_cannot(
     client_for, organiser, contact_a, contact_b
 ):
-    response = client_for(organiser).get(reverse("contact-list"), {"q": "Nowak"})
+    response = client_for(organiser).post(reverse("contact-list"), {"q": "Nowak"})
     assert _listed(response) == {contact_b.pk}
 
 
@@ -184,7 +184,10 @@ def test_home_shows_one_supporter_to_lead_a_when_both_districts_have_one(
 ):
     response = client_for(lead_a).get(reverse("home"))
     assert response.context["counts"]["contacts"] == 1
-    assert "<strong>1</strong> supporters" in response.content.decode()
+    assert (
+        '<span class="stat__value">1</span> <span class="stat__label">supporters</span>'
+        in response.content.decode()
+    )
 
 
 def test_home_counts_everything_for_an_organiser(

@@ -1,0 +1,81 @@
+"""Each role's dashboard in a real browser, desktop and phone: it fits, it passes axe,
+and it shows that role's next steps. Screenshots: test-output/screenshots/."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+VIEWPORTS = ["desktop", "phone"]
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_organiser_dashboard(
+    signed_in, organiser, world, screenshot, assert_accessible, assert_fits_width, viewport
+):
+    page = signed_in(organiser, viewport)
+    page.goto("/")
+    main = page.locator("main")
+    assert (
+        "Union-wide reminder"
+        in main.get_by_role("region", name="Waiting for your approval").inner_text()
+    )
+    sending = main.get_by_role("region", name="Sending now")
+    assert sending.locator("progress").count() == 1
+    assert (
+        "conference-signups-2026.xlsx"
+        in main.get_by_role("region", name="Recent imports").inner_text()
+    )
+    assert (
+        "Last week: post your ballot"
+        in main.get_by_role("region", name="Unknown rows to review").inner_text()
+    )
+    assert page.locator("svg.chart rect.chart__bar").count() == 12
+    screenshot(page, "dashboard-organiser", viewport)
+    assert_fits_width(page)
+    assert_accessible(page)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_volunteer_dashboard(
+    signed_in, volunteer, world, screenshot, assert_accessible, assert_fits_width, viewport
+):
+    page = signed_in(volunteer, viewport)
+    page.goto("/")
+    drives = page.get_by_role("region", name="Your drives")
+    assert drives.get_by_text("Awaiting approval").count() == 1
+    assert drives.get_by_role("link", name="New drive").count() == 1
+    # District A is the volunteer's: highlighted on the chart.
+    assert page.locator("svg.chart rect.chart__bar--mine").count() == 1
+    screenshot(page, "dashboard-volunteer", viewport)
+    assert_fits_width(page)
+    assert_accessible(page)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_lead_dashboard(
+    signed_in, lead_a, world, screenshot, assert_accessible, assert_fits_width, viewport
+):
+    page = signed_in(lead_a, viewport)
+    page.goto("/")
+    chase = page.get_by_role("region", name="Chase next")
+    badges = chase.locator(".badge").all_inner_texts()
+    assert badges and badges[0] == "Pledged"
+    schools = page.get_by_role("region", name="Your schools")
+    assert "Alder Primary School" in schools.inner_text()
+    assert "Birch Academy" not in page.locator("main").inner_text()
+    screenshot(page, "dashboard-lead", viewport)
+    assert_fits_width(page)
+    assert_accessible(page)
+
+
+def test_approving_from_the_dashboard_shows_the_outcome(signed_in, organiser, world):
+    page = signed_in(organiser, "phone")
+    page.goto("/")
+    region = page.get_by_role("region", name="Waiting for your approval")
+    region.get_by_role("button", name="Approve Union-wide reminder").click()
+    page.wait_for_load_state()
+    assert "Approved" in page.get_by_role("status").inner_text()
+    assert (
+        "No drive is waiting for approval."
+        in page.get_by_role("region", name="Waiting for your approval").inner_text()
+    )
