@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
-from django.db.models import Case, Count, IntegerField, Q, Value, When
+from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
 from django.utils import timezone
 
 from campaign.models import Campaign
@@ -78,28 +78,31 @@ def district_turnout(*, user) -> list[DistrictTurnout]:
     naming anyone); ``mine`` marks the districts the user covers. Views show counts
     only for the user's own districts.
     """
-    from contacts.models import Contact, District
+    from contacts.aggregates import tally_sum
+    from contacts.models import District
 
     scope = scope_for(user)
     if scope.role is None:
         return []
+    # From the maintained supporter tally (contacts/aggregates.py): a sum over a few
+    # thousand rows, not a pass over every supporter of the union.
     rows = (
-        Contact.objects.filter(district__isnull=False)
-        .order_by()
-        .values("district_id")
-        .annotate(supporters=Count("pk"), voted=Count("pk", filter=Q(gotv_status="voted")))
+        tally_sum(include_no_district=False)
+        .values("district_key")
+        .annotate(supporters=Sum("n"), voted=Sum("n", filter=Q(gotv_status="voted")))
     )
     names = dict(District.objects.values_list("pk", "name"))
     own = scope.district_ids
     lines = [
         DistrictTurnout(
-            district_id=row["district_id"],
-            name=names.get(row["district_id"], ""),
+            district_id=row["district_key"],
+            name=names.get(row["district_key"], ""),
             supporters=row["supporters"],
-            voted=row["voted"],
-            mine=own is not None and row["district_id"] in own,
+            voted=row["voted"] or 0,
+            mine=own is not None and row["district_key"] in own,
         )
         for row in rows
+        if row["district_key"] in names
     ]
     lines.sort(key=lambda line: (-line.percent, line.name))
     return lines

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class ContactsConfig(AppConfig):
     name = "contacts"
     verbose_name = "Supporters"
+
+    def ready(self) -> None:
+        from contacts.aggregates import connect_signals
+
+        connect_signals()

@@ -163,6 +163,11 @@ class Contact(models.Model):
         indexes = [
             models.Index(fields=["district", "gotv_status"]),
             models.Index(fields=["school", "last_name"]),
+            # The supporter list's order, so any page is an index walk, not a sort.
+            models.Index(fields=["last_name", "first_name", "id"], name="contact_list_order"),
+            models.Index(
+                fields=["district", "last_name", "first_name", "id"], name="contact_district_order"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -340,3 +345,85 @@ class EmailChange(models.Model):
 
     def __str__(self) -> str:
         return f"New address for supporter {self.contact_id} ({self.get_status_display()})"
+
+
+class SupporterTally(models.Model):
+    """How many supporters sit in one district × role × GOTV status × email state.
+
+    A maintained aggregate (kept current by contacts/aggregates.py), so union-wide
+    figures are a sum over a few thousand rows instead of a pass over every supporter.
+    """
+
+    class State(models.TextChoices):
+        MAILABLE = "mailable", "Current consent, not suppressed"
+        NO_CONSENT = "no_consent", "No current consent"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        SUPPRESSED = "suppressed", "Suppressed (bounce, complaint or erasure)"
+
+    # The district's id, 0 for supporters without a district (not a foreign key: the
+    # tally follows the contacts, and a row for a vanished district is simply rebuilt).
+    district_key = models.IntegerField()
+    role = models.CharField(max_length=16, choices=Contact.Role.choices)
+    gotv_status = models.CharField(max_length=16, choices=Contact.Gotv.choices)
+    state = models.CharField(max_length=16, choices=State.choices)
+    # A current email consent on record (true for every mailable supporter; an
+    # unsubscribed or suppressed one may still have one).
+    consented = models.BooleanField()
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district_key", "role", "gotv_status", "state", "consented"],
+                name="supporter_tally_cell",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.district_key}/{self.role}/{self.gotv_status}/{self.state}: {self.n}"
+
+
+class SharedAddress(models.Model):
+    """An address hash that more than one contact may hold: the only places an audience
+    can have duplicate addresses. A superset is harmless (the audience count checks
+    the contacts themselves); a hash missing from here would be a miscount."""
+
+    address_hash = models.CharField(max_length=64, unique=True)
+
+    def __str__(self) -> str:
+        return self.address_hash[:12]
+
+
+class TallyRecheck(models.Model):
+    """A district whose tally must be recounted at ``due_at``: a consent given with a
+    future date becomes current then, without any write to say so."""
+
+    district_key = models.IntegerField(unique=True)
+    due_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.district_key} at {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class TagTally(models.Model):
+    """``SupporterTally`` for the supporters carrying one tag (a supporter with two tags
+    counts under each), so a drive to one tag is a sum too."""
+
+    tag_id = models.IntegerField()
+    district_key = models.IntegerField()
+    role = models.CharField(max_length=16, choices=Contact.Role.choices)
+    gotv_status = models.CharField(max_length=16, choices=Contact.Gotv.choices)
+    state = models.CharField(max_length=16, choices=SupporterTally.State.choices)
+    consented = models.BooleanField()
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tag_id", "district_key", "role", "gotv_status", "state", "consented"],
+                name="tag_tally_cell",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"tag {self.tag_id} {self.district_key}/{self.role}/{self.gotv_status}: {self.n}"

@@ -1,40 +1,166 @@
-"""Reads of supporter data, always through ``visible_to``."""
+"""Reads of supporter data, always through ``visible_to``.
+
+Union-wide figures come from the maintained supporter tally (contacts/aggregates.py),
+so they cost the same for an organiser of 450,000 supporters as for a lead of one
+district; search and pages are served by indexes (contacts/search.py).
+"""
 
 from __future__ import annotations
 
-import re
+from collections import defaultdict
+from functools import cached_property, partial
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from contacts.models import Contact, District, School
+from campaign.roles import scope_for
+from contacts.aggregates import NO_DISTRICT, current_consent, tag_tally_sum, tally_sum
+from contacts.models import Contact, District, School, SupporterTally
+from contacts.search import search_filter, search_order
+
+# A search counts its matches only this far ("10,000+"); a page number past it is not
+# offered. Browsing without a search counts exactly, from the tally.
+SEARCH_COUNT_LIMIT = 10_000
+
+
+def _tally_rows(
+    *, user, district_id: int | None = None, tag_id: int | None = None
+) -> QuerySet | None:
+    """The tally rows of what ``user`` may see (of one district, of one tag's
+    supporters, if given); None when the user may see nothing there."""
+    scope = scope_for(user)
+    if scope.sees_nothing:
+        return None
+    rows = tally_sum if tag_id is None else partial(tag_tally_sum, tag_id=tag_id)
+    if district_id is not None:
+        if scope.district_ids is not None and district_id not in scope.district_ids:
+            return None
+        return rows(district_ids=[district_id], include_no_district=False)
+    if scope.sees_everything:
+        return rows()
+    return rows(district_ids=scope.district_ids, include_no_district=False)
+
+
+def _by_state_and_gotv(rows: QuerySet | None) -> dict[tuple[str, str], int]:
+    if rows is None:
+        return {}
+    totals = rows.values_list("state", "gotv_status").annotate(total=Sum("n"))
+    return {(state, gotv): total for state, gotv, total in totals}
+
+
+def supporter_figures(*, user, district_id: int | None = None) -> dict[str, int]:
+    """The dashboard's headline figures over what ``user`` may see: supporters, with
+    email consent (current consent, address not suppressed), and each GOTV status."""
+    cells = _by_state_and_gotv(_tally_rows(user=user, district_id=district_id))
+    figures = {
+        "contacts": sum(cells.values()),
+        "mailable": sum(n for (state, _), n in cells.items() if state == "mailable"),
+    }
+    for status in Contact.Gotv.values:
+        figures[status] = sum(n for (_, gotv), n in cells.items() if gotv == status)
+    return figures
 
 
 def contact_counts(*, user) -> dict[str, int]:
-    contacts = Contact.objects.visible_to(user)
+    figures = supporter_figures(user=user)
     return {
-        "contacts": contacts.count(),
-        "mailable": contacts.mailable().count(),
-        "voted": contacts.filter(gotv_status=Contact.Gotv.VOTED).count(),
+        "contacts": figures["contacts"],
+        "mailable": figures["mailable"],
+        "voted": figures[Contact.Gotv.VOTED],
         "schools": School.objects.visible_to(user).count(),
         "districts": District.objects.visible_to(user).count(),
     }
 
 
+def turnout_by_district(*, user) -> list[dict]:
+    """Per district the user may see: supporters, with email consent, voted and the
+    turnout among supporters (0–1), by district name. Supporters with no district are
+    left out (organisers see them in the totals)."""
+    rows = _tally_rows(user=user)
+    if rows is None:
+        return []
+    totals: dict[int, dict[str, int]] = defaultdict(
+        lambda: {"contacts": 0, "voted": 0, "mailable": 0}
+    )
+    for key, state, gotv, n in (
+        rows.exclude(district_key=NO_DISTRICT)
+        .values_list("district_key", "state", "gotv_status")
+        .annotate(total=Sum("n"))
+    ):
+        cell = totals[key]
+        cell["contacts"] += n
+        if gotv == Contact.Gotv.VOTED:
+            cell["voted"] += n
+        if state == SupporterTally.State.MAILABLE:
+            cell["mailable"] += n
+    districts = District.objects.visible_to(user).filter(pk__in=list(totals)).order_by("name")
+    return [
+        {
+            "district": district,
+            **totals[district.pk],
+            "turnout": totals[district.pk]["voted"] / totals[district.pk]["contacts"],
+        }
+        for district in districts
+        if totals[district.pk]["contacts"]
+    ]
+
+
 def contact_list(*, user, query: str = "", district_id: int | None = None) -> QuerySet[Contact]:
+    """Supporters ``user`` may see matching ``query`` (see contacts/search.py), in the
+    list's order (last name, first name)."""
     contacts = Contact.objects.visible_to(user).select_related("school", "district")
     if district_id:
         contacts = contacts.filter(district_id=district_id)
-    for word in query.split():
-        contacts = contacts.filter(
-            Q(first_name__icontains=word)
-            | Q(last_name__icontains=word)
-            | Q(email__icontains=word)
-            | Q(school__name__icontains=word)
-            | Q(school__urn=word)
-        )
-    return contacts
+    return search_filter(contacts, query)
+
+
+class ContactPaginator(Paginator):
+    """A paginator told its count, and for a search the ids of its matches, instead of
+    counting the whole queryset."""
+
+    def __init__(self, object_list, per_page, *, count: int, exact: bool, ids=None) -> None:
+        super().__init__(object_list, per_page)
+        self._known_count = count
+        self._ids = ids
+        self.count_is_exact = exact
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
+
+    def page(self, number) -> Page:
+        """Find the page's ids first (an index-only walk however deep the page, or a
+        slice of the search's matches), then load just those rows."""
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if self._ids is not None:
+            ids = self._ids[bottom:top]
+        else:
+            ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
+        rows = self.object_list.order_by().in_bulk(ids)
+        return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
+
+
+def contact_page(
+    *, user, query: str = "", district_id: int | None = None, page=1, per_page: int = 50
+) -> Page:
+    """One page of ``contact_list``. Browsing counts from the tally (exact, instant)
+    and walks the list-order index to the page; a search sorts its matches (up to
+    ``SEARCH_COUNT_LIMIT``, in one query) and pages through them."""
+    contacts = contact_list(user=user, query=query, district_id=district_id)
+    if query.strip():
+        matches = contacts.order_by(*search_order()).values_list("pk", flat=True)
+        ids = list(matches[: SEARCH_COUNT_LIMIT + 1])
+        exact = len(ids) <= SEARCH_COUNT_LIMIT
+        ids = ids[:SEARCH_COUNT_LIMIT]
+        paginator = ContactPaginator(contacts, per_page, count=len(ids), exact=exact, ids=ids)
+    else:
+        count = supporter_figures(user=user, district_id=district_id)["contacts"]
+        paginator = ContactPaginator(contacts, per_page, count=count, exact=True)
+    return paginator.get_page(page)
 
 
 def contact_get(*, user, pk: int) -> Contact:
@@ -201,9 +327,6 @@ def subject_access_data(*, contact: Contact) -> dict:
 # --- The supporter pages (search with filters, one supporter's history) --------------
 
 NOT_YET_VOTED = ("pledged", "ballot_received", "unknown")
-# A mobile as people type it: "+44 7700 900123", "07700900123", "7700 900 123". A bare
-# six-digit number is a school's URN, not a phone.
-_PHONE_LIKE = re.compile(r"^(?:[+0][\d\s().-]{5,}|[\d\s().-]{9,})$")
 
 
 def supporter_search(
@@ -219,19 +342,10 @@ def supporter_search(
 ) -> QuerySet[Contact]:
     """Supporters the user may see now matching the search and every filter given.
 
-    ``q`` matches names and email addresses (through ``contact_list``), or a mobile
-    number when it looks like one; ``school`` a school's name or URN; ``gotv`` a status
-    or "not_voted"; ``consent`` "yes"/"no" for a current email consent."""
-    query = q.strip()
-    if query and _PHONE_LIKE.match(query):
-        digits = re.sub(r"\D", "", query)
-        # Stored as E.164 (+447700900123): match the national part whatever was typed.
-        national = digits[2:] if digits.startswith("44") else digits.lstrip("0")
-        contacts = contact_list(user=user, district_id=getattr(district, "pk", None)).filter(
-            mobile__contains=national
-        )
-    else:
-        contacts = contact_list(user=user, query=query, district_id=getattr(district, "pk", None))
+    ``q`` is searched as contacts/search.py describes (names, email, a mobile when it
+    looks like one); ``school`` a school's name or URN; ``gotv`` a status or
+    "not_voted"; ``consent`` "yes"/"no" for a current email consent."""
+    contacts = contact_list(user=user, query=q.strip(), district_id=getattr(district, "pk", None))
     if school:
         school = school.strip()
         contacts = contacts.filter(Q(school__name__icontains=school) | Q(school__urn=school))
@@ -242,24 +356,11 @@ def supporter_search(
     elif gotv:
         contacts = contacts.filter(gotv_status=gotv)
     if consent:
-        consented = _current_consent()
+        consented = current_consent(timezone.now())
         contacts = contacts.filter(consented) if consent == "yes" else contacts.exclude(consented)
     if tag is not None:
         contacts = contacts.filter(tags=tag)
     return contacts
-
-
-def _current_consent():
-    from contacts.models import ConsentRecord
-
-    return Exists(
-        ConsentRecord.objects.filter(
-            contact=OuterRef("pk"),
-            channel=ConsentRecord.Channel.EMAIL,
-            withdrawn_at__isnull=True,
-            given_at__lte=timezone.now(),
-        )
-    )
 
 
 def supporter_search_counts(*, contacts: QuerySet[Contact]) -> dict[str, int]:
@@ -268,7 +369,7 @@ def supporter_search_counts(*, contacts: QuerySet[Contact]) -> dict[str, int]:
     (consent on record, but unsubscribed, bounced or complained: not emailed)."""
     from contacts.models import Suppression
 
-    consented = _current_consent()
+    consented = current_consent(timezone.now())
     suppressed = Exists(Suppression.objects.filter(address_hash=OuterRef("email_hash")))
     counts = contacts.order_by().aggregate(
         total=Count("pk"),
@@ -281,6 +382,76 @@ def supporter_search_counts(*, contacts: QuerySet[Contact]) -> dict[str, int]:
         "suppressed": counts["consented"] - counts["mailable"],
         "mailable": counts["mailable"],
     }
+
+
+def supporter_search_figures(
+    *,
+    user,
+    q: str = "",
+    district=None,
+    school: str = "",
+    role: str = "",
+    gotv: str = "",
+    consent: str = "",
+    tag=None,
+) -> dict[str, int]:
+    """``supporter_search_counts`` of ``supporter_search(**same filters)``, from the
+    supporter tally when the filters are its dimensions (district, role, GOTV status,
+    consent, one tag): instant for the whole union. A search or a school filter counts
+    its (few) matches directly."""
+    if q.strip() or school:
+        return supporter_search_counts(
+            contacts=supporter_search(
+                user=user,
+                q=q,
+                district=district,
+                school=school,
+                role=role,
+                gotv=gotv,
+                consent=consent,
+                tag=tag,
+            )
+        )
+    rows = _tally_rows(user=user, district_id=getattr(district, "pk", None), tag_id=tag and tag.pk)
+    if rows is None:
+        return {"total": 0, "no_consent": 0, "suppressed": 0, "mailable": 0}
+    if role:
+        rows = rows.filter(role=role)
+    if gotv == "not_voted":
+        rows = rows.filter(gotv_status__in=NOT_YET_VOTED)
+    elif gotv:
+        rows = rows.filter(gotv_status=gotv)
+    if consent:
+        rows = rows.filter(consented=consent == "yes")
+    cells = rows.values_list("state", "consented").annotate(total=Sum("n"))
+    total = consented = mailable = 0
+    for state, has_consent, n in cells:
+        total += n
+        consented += n if has_consent else 0
+        mailable += n if state == SupporterTally.State.MAILABLE else 0
+    return {
+        "total": total,
+        "no_consent": total - consented,
+        "suppressed": consented - mailable,
+        "mailable": mailable,
+    }
+
+
+def supporter_page(
+    *, contacts: QuerySet[Contact], count: int, searched: bool, page=1, per_page: int = 50
+) -> Page:
+    """A page of ``supporter_search`` results whose count is already known. A search
+    sorts its matches off-index (see contacts/search.py ``search_order``) and pages
+    through them; browsing walks the list-order index to the page."""
+    if searched:
+        matches = contacts.order_by(*search_order()).values_list("pk", flat=True)
+        ids = list(matches[: SEARCH_COUNT_LIMIT + 1])
+        exact = len(ids) <= SEARCH_COUNT_LIMIT
+        ids = ids[:SEARCH_COUNT_LIMIT]
+        paginator = ContactPaginator(contacts, per_page, count=len(ids), exact=exact, ids=ids)
+    else:
+        paginator = ContactPaginator(contacts, per_page, count=count, exact=True)
+    return paginator.get_page(page)
 
 
 def contact_gotv_history(*, contact: Contact):

@@ -4,7 +4,6 @@ Thin: scope and read through contacts/selectors.py, write through contacts/servi
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -40,11 +39,18 @@ def contact_list(request):
         # A filter we could not apply (its error is shown beside it): match nobody
         # rather than more people than asked for.
         contacts = contacts.none()
-    counts = selectors.supporter_search_counts(contacts=contacts)
-    paginator = Paginator(contacts, PAGE_SIZE)
-    # The count is already known from the aggregate above; don't count again.
-    paginator.__dict__["count"] = counts["total"]
-    page = paginator.get_page(form.cleaned_data.get("page") if form.is_valid() else 1)
+    # Counted from the supporter tally where the filters allow (the whole union
+    # instantly), the page found by index: see contacts/selectors.py.
+    counts = selectors.supporter_search_figures(user=request.user, **filters)
+    if form.errors:
+        counts = dict.fromkeys(counts, 0)
+    page = selectors.supporter_page(
+        contacts=contacts,
+        count=counts["total"],
+        searched=bool(filters.get("q", "").strip()),
+        page=form.cleaned_data.get("page") if form.is_valid() else 1,
+        per_page=PAGE_SIZE,
+    )
     context = {
         "form": form,
         "page": page,

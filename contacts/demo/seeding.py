@@ -23,6 +23,7 @@ from django.utils import timezone
 from campaign.models import AuditEvent, Campaign
 from campaign.roles import Role as TeamRole
 from campaign.services import audit_record, team_member_set
+from contacts.aggregates import tally_rebuild
 from contacts.demo.plan import (
     ContactSpec,
     DistrictSpec,
@@ -148,6 +149,7 @@ def seed(options: SeedOptions, *, progress: ProgressFn = _no_progress) -> SeedRe
         )
         campaign = _ensure_campaign(stream(options.seed, "campaign"), now)
         counts["gotv_events"] = _write_gotv_history(stream(options.seed, "gotv"), now)
+        tally_rebuild()  # bulk inserts send no signals
         logins = create_demo_users(district_ids) if options.users else []
         counts = {
             "districts": len(district_ids),

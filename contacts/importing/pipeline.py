@@ -27,6 +27,7 @@ from django.utils import timezone
 from campaign.models import AuditEvent
 from campaign.roles import can
 from campaign.services import audit_record
+from contacts.aggregates import tally_recount_import
 from contacts.importing.cells import (
     Cell,
     cell_text,
@@ -135,6 +136,7 @@ def supporters_import(
             if options.dry_run:
                 transaction.set_rollback(True)
             else:
+                tally_recount_import(batch=batch)
                 report.batch_id = batch.pk
     finally:
         sheet.close()

@@ -15,6 +15,7 @@ from django.utils import timezone
 from campaign.models import AuditEvent, TeamMember
 from campaign.roles import can
 from campaign.services import audit_record
+from contacts.aggregates import import_district_ids, tally_scope
 from contacts.models import (
     ConsentRecord,
     Contact,
@@ -48,6 +49,12 @@ def import_batch_undo(*, batch: ImportBatch, actor) -> dict[str, int]:
     batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
     if batch.status != ImportBatch.Status.DONE or batch.finished_at is None:
         raise ValidationError(f"Only a finished import can be undone (this one is {batch.status}).")
+    # Undo deletes and restores in bulk: recount the import's districts once at the end.
+    with tally_scope(district_ids=import_district_ids(batch=batch)):
+        return _undo(batch=batch, actor=actor)
+
+
+def _undo(*, batch: ImportBatch, actor) -> dict[str, int]:
     created = Contact.objects.filter(source_import=batch)
     removable = _untouched(created, batch).values_list("pk", flat=True)
     removed = 0

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from campaign.models import AuditEvent
 from campaign.services import audit_record
+from contacts.aggregates import tally_tracking
 from contacts.models import ConsentRecord, Contact, Suppression
 from contacts.services.suppression import suppression_add_many
 
@@ -62,13 +63,16 @@ def consent_withdraw(
         if hasattr(contacts, "values_list")
         else [c.pk for c in contacts]
     )
-    emails = Contact.objects.filter(pk__in=contact_ids).values_list("email", flat=True)
-    suppression_add_many(emails=list(emails), reason=SUPPRESS_AS[how], source=source or how.label)
-    withdrawn = ConsentRecord.objects.filter(
-        contact_id__in=contact_ids,
-        channel=ConsentRecord.Channel.EMAIL,
-        withdrawn_at__isnull=True,
-    ).update(withdrawn_at=at, withdrawn_how=how)
+    with tally_tracking(contact_ids=contact_ids):
+        emails = Contact.objects.filter(pk__in=contact_ids).values_list("email", flat=True)
+        suppression_add_many(
+            emails=list(emails), reason=SUPPRESS_AS[how], source=source or how.label
+        )
+        withdrawn = ConsentRecord.objects.filter(
+            contact_id__in=contact_ids,
+            channel=ConsentRecord.Channel.EMAIL,
+            withdrawn_at__isnull=True,
+        ).update(withdrawn_at=at, withdrawn_how=how)
     if withdrawn:
         audit_record(
             actor=actor,

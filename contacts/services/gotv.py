@@ -13,6 +13,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from contacts.aggregates import tally_tracking
 from contacts.models import Contact, GotvEvent
 
 
@@ -36,18 +37,19 @@ def gotv_set(
 
     at = at or timezone.now()
     ballot_window_check(status=status, at=at)
-    locked = Contact.objects.select_for_update().only("pk", "gotv_status").get(pk=contact.pk)
-    if locked.gotv_status == status:
-        return False
-    GotvEvent.objects.create(
-        contact_id=contact.pk,
-        status=status,
-        previous_status=locked.gotv_status,
-        method=method,
-        actor=_actor(actor),
-        created_at=at,
-    )
-    Contact.objects.filter(pk=contact.pk).update(gotv_status=status, updated_at=at)
+    with tally_tracking(contact_ids=[contact.pk]):
+        locked = Contact.objects.select_for_update().only("pk", "gotv_status").get(pk=contact.pk)
+        if locked.gotv_status == status:
+            return False
+        GotvEvent.objects.create(
+            contact_id=contact.pk,
+            status=status,
+            previous_status=locked.gotv_status,
+            method=method,
+            actor=_actor(actor),
+            created_at=at,
+        )
+        Contact.objects.filter(pk=contact.pk).update(gotv_status=status, updated_at=at)
     contact.gotv_status = status
     return True
 
@@ -78,6 +80,12 @@ def gotv_set_many(
     )
     if not changing:
         return 0
+    with tally_tracking(contact_ids=[pk for pk, _ in changing]):
+        _gotv_write_many(changing, status=status, method=method, actor=actor, at=at)
+    return len(changing)
+
+
+def _gotv_write_many(changing, *, status, method, actor, at) -> None:
     GotvEvent.objects.bulk_create(
         [
             GotvEvent(
@@ -97,4 +105,3 @@ def gotv_set_many(
         Contact.objects.filter(pk__in=ids[start : start + 1000]).update(
             gotv_status=status, updated_at=at
         )
-    return len(changing)

@@ -65,7 +65,8 @@ def test_live_count_and_each_exclusion_reason(
     # Addresses are unique per contact; a duplicate can still arise from one shared
     # hash (e.g. a mailbox alias normalised by an import), which the count reports.
     twin = ConsentedContactFactory(school=school_a)
-    Contact.objects.filter(pk=twin.pk).update(email_hash=contact_a.email_hash)
+    twin.email_hash = contact_a.email_hash
+    twin.save(update_fields=["email_hash"])
     ConsentedContactFactory(school=school_a)
 
     drive = make_drive()
@@ -81,9 +82,9 @@ def test_live_count_and_each_exclusion_reason(
 
 def test_withdrawn_consent_without_suppression_counts_as_no_consent(make_drive, school_a):
     contact = ConsentedContactFactory(school=school_a)
-    ConsentRecord.objects.filter(contact=contact).update(
-        withdrawn_at="2026-01-01T00:00Z", withdrawn_how="request"
-    )
+    record = ConsentRecord.objects.get(contact=contact)
+    record.withdrawn_at, record.withdrawn_how = "2026-01-01T00:00Z", "request"
+    record.save()
     ContactFactory(school=school_a)
     counts = audience_breakdown(mailing=make_drive())
     assert counts["no_consent"] == 2 and counts["mailable"] == 0

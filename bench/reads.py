@@ -1,0 +1,300 @@
+"""Union-wide reads at 450,000 supporters: the pages an organiser, a volunteer of two
+districts and a district lead wait for, through Django's request handling.
+
+Measured in one child process (``python -m bench.reads measure``) on the union-sized
+demo database (``seed_demo``; reused when it is already there, see ``REUSES_DATABASE``),
+with production settings (DEBUG off, no query log) and the test ``Client`` (no HTTP):
+organiser home, supporter list page 1 and a deep page, search "smith", a search
+matching nobody, a search by email, and the audience builder's live count (everyone,
+one district, one tag). The baseline is the same requests answered by the code before
+the supporter tally and the search indexes (bench/baseline_reads.py), patched into the
+same views in the same process, so both sides share the machine's load of the moment.
+
+The audience builder's live-count endpoint belongs to the composer (web app part 2);
+until it lands the benchmark serves ``audience_breakdown_for`` from a view of its own
+(bench/reads_urls.py) with the same login, middleware and JSON response.
+
+Run directly: ``python -m bench.reads measure --repeats 20 --baseline-repeats 3``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+from bench import BenchError, Context, Figure, run_measured
+
+REUSES_DATABASE = True
+REPEATS = 20
+BASELINE_REPEATS = 3
+WARMUPS = 2
+DEEP_PAGE = 500
+NOBODY = "zzqxvj"
+TARGETS_MS = {"home": 200.0, "list": 300.0, "search": 300.0, "audience": 150.0}
+
+
+def run(ctx: Context) -> list[Figure]:
+    ctx.manage("migrate", "--noinput", "-v", "0")
+    seeded = ctx.ensure_demo_data()
+    if seeded is not None:
+        print(f"  seeded the union in {seeded.seconds:.0f} s", flush=True)
+    contacts = ctx.query_one("SELECT count(*) FROM contacts_contact")
+    print(
+        f"  {contacts:,} supporters; VACUUM ANALYZE (statistics and visibility as autovacuum keeps them)"
+    )
+    import psycopg
+
+    with psycopg.connect(ctx.database_url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+        load_before = os.getloadavg()[0]
+    env = ctx.env()
+    # Production settings: no query log, as a deployed web worker runs.
+    env.update(DEBUG="0", ALLOWED_HOSTS="localhost", STATIC_ROOT=str(ctx.var_dir / "static"))
+    collect = [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"]
+    if run_measured(collect, env=env, timeout=ctx.timeout).returncode != 0:
+        raise BenchError("collectstatic failed (production settings serve hashed static files).")
+    args = [sys.executable, "-m", "bench.reads", "measure"]
+    args += ["--repeats", str(REPEATS), "--baseline-repeats", str(BASELINE_REPEATS)]
+    child = run_measured(args, env=env, timeout=ctx.timeout)
+    if child.returncode != 0:
+        tail = "\n".join(child.stderr.strip().splitlines()[-30:])
+        raise BenchError(f"bench.reads child exited with {child.returncode}:\n{tail}")
+    lines = child.stdout.strip().splitlines()
+    for line in lines[:-1]:
+        print(f"    {line}", flush=True)
+    result = json.loads(lines[-1])
+    result["load"] = (load_before, os.getloadavg()[0])
+    result["contacts"] = contacts
+    return figures(result, full=ctx.scale >= 1.0)
+
+
+def figures(result: dict, *, full: bool) -> list[Figure]:
+    out = []
+    load = result["load"]
+    for read in result["reads"]:
+        target = TARGETS_MS[read["kind"]]
+        new, old = read["new"], read.get("old")
+        out.append(
+            Figure(
+                name=f"{read['label']} — {read['user']} (p95)",
+                value=new["p95"],
+                unit="ms",
+                target=f"p95 ≤ {target:.0f} ms" + ("" if full else " (at scale 1)"),
+                passed=new["p95"] <= target if full else None,
+                baseline=old["p95"] if old else None,
+                baseline_name="the same request, reads before the tally and indexes",
+                higher_is_better=False,
+                notes=(
+                    f"p50 {new['p50']:.1f} ms over {new['n']} requests"
+                    + (f"; baseline p50 {old['p50']:.0f} ms over {old['n']}" if old else "")
+                    + (f"; {read['detail']}" if read.get("detail") else "")
+                ),
+            )
+        )
+    out[0].notes += (
+        f". {result['contacts']:,} supporters. The machine is shared with other engineers' "
+        f"work today: 1-minute load average {load[0]:.1f} before and {load[1]:.1f} after "
+        "(2 cores), so every figure, baseline included, is slower than on an idle machine."
+    )
+    return out
+
+
+# --- child side (Django) ------------------------------------------------------------
+
+
+def _users():
+    from django.contrib.auth import get_user_model
+    from django.db.models import Count
+
+    from campaign.models import TeamMember
+    from campaign.roles import Role
+    from contacts.models import District
+
+    User = get_user_model()
+    biggest = list(District.objects.annotate(n=Count("contacts")).order_by("-n", "pk")[:2])
+    made = {}
+    for username, role, districts in (
+        ("bench-reads-organiser", Role.ORGANISER, []),
+        ("bench-reads-volunteer", Role.VOLUNTEER, biggest[:2]),
+        ("bench-reads-lead", Role.LEAD, biggest[:1]),
+    ):
+        user, _ = User.objects.get_or_create(username=username, defaults={"is_staff": True})
+        member, _ = TeamMember.objects.update_or_create(user=user, defaults={"role": role})
+        member.districts.set(districts)
+        made[role.value] = user
+    return made, biggest
+
+
+def _time(client, url: str, repeats: int, warmups: int) -> dict:
+    for _ in range(warmups):
+        response = client.get(url)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {url} answered {response.status_code}")
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        response = client.get(url)
+        samples.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {url} answered {response.status_code}")
+    samples.sort()
+    p95 = samples[min(len(samples) - 1, max(0, round(0.95 * len(samples)) - 1))]
+    return {"p50": statistics.median(samples), "p95": p95, "n": len(samples)}
+
+
+def _explain(user, email: str, biggest) -> None:
+    from django.db import connection
+
+    from contacts import selectors
+    from contacts.aggregates import tally_sum
+    from contacts.models import Tag
+    from mailings.selectors import AudienceFilters, audience_contacts_for
+
+    def show(title: str, queryset) -> None:
+        print(f"EXPLAIN ANALYZE — {title}")
+        for line in queryset.explain(analyze=True).splitlines():
+            print(f"  {line}")
+
+    from django.db.models import Sum
+
+    show(
+        "audience count, everyone (the tally)",
+        tally_sum().values_list("state").annotate(total=Sum("n")),
+    )
+    show(
+        "audience count, one district (the tally)",
+        tally_sum(district_ids=[biggest[0].pk], include_no_district=False)
+        .values_list("state")
+        .annotate(total=Sum("n")),
+    )
+    tag = Tag.objects.order_by("pk").first()
+    if tag is not None:
+        from django.db.models import Count
+        from django.utils import timezone
+
+        from contacts.aggregates import email_state
+
+        contacts = audience_contacts_for(user=user, filters=AudienceFilters(tag_ids=(tag.pk,)))
+        show(
+            f"audience count, tag {tag.name!r} union-wide (one indexed pass)",
+            contacts.annotate(state=email_state(timezone.now()))
+            .values_list("state")
+            .annotate(n=Count("pk"))
+            .order_by(),
+        )
+    for query in ("smith", NOBODY, email):
+        found = selectors.contact_list(user=user, query=query)
+        show(f"search {query!r}, page 1 ids", found.values_list("pk", flat=True)[:50])
+        show(f"search {query!r}, bounded count", found.order_by().values("pk")[:10_001])
+    connection.close()
+
+
+def measure(repeats: int, baseline_repeats: int) -> dict:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campaign.settings")
+    django.setup()
+    from django.conf import settings
+    from django.test import Client
+
+    import bench.reads_urls as reads_urls
+    from bench import baseline_reads
+    from campaign import views as campaign_views
+    from contacts import selectors
+    from contacts import views as contact_views
+    from contacts.models import Contact, Tag
+
+    settings.ROOT_URLCONF = "bench.reads_urls"
+    users, biggest = _users()
+    tag = Tag.objects.order_by("pk").first()
+
+    class OldSelectors:
+        """contacts.selectors as the views saw it before: old reads, same names."""
+
+        def __getattr__(self, name):
+            return getattr(baseline_reads, name, None) or getattr(selectors, name)
+
+    def use(old: bool) -> None:
+        campaign_views.contact_counts = (
+            baseline_reads.contact_counts if old else selectors.contact_counts
+        )
+        contact_views.selectors = OldSelectors() if old else selectors
+        reads_urls.OLD = old
+
+    reads = []
+    for role, user in users.items():
+        label_user = {
+            "organiser": "organiser",
+            "volunteer": "volunteer of two districts",
+            "lead": "district lead",
+        }[role]
+        client = Client(HTTP_HOST="localhost")
+        client.force_login(user)
+        visible = Contact.objects.visible_to(user)
+        email = visible.order_by("pk").values_list("email", flat=True)[1000]
+        pages = -(-visible.count() // 50)
+        deep = min(DEEP_PAGE, pages)
+        district = biggest[0].pk
+        plan = [
+            ("home", "home (dashboard figures)", "/", ""),
+            ("list", "supporter list, page 1", "/contacts/", ""),
+            ("list", f"supporter list, page {deep}", f"/contacts/?page={deep}", ""),
+            ("search", 'search "smith"', "/contacts/?q=smith", ""),
+            ("search", "search matching nobody", f"/contacts/?q={NOBODY}", ""),
+            ("search", "search by email", f"/contacts/?q={email}", ""),
+            ("audience", "audience live count, everyone", "/bench/audience-count/", ""),
+            (
+                "audience",
+                "audience live count, one district",
+                f"/bench/audience-count/?district={district}",
+                "",
+            ),
+        ]
+        if tag is not None and role == "organiser":
+            plan.append(
+                (
+                    "audience",
+                    f"audience live count, tag {tag.name!r}",
+                    f"/bench/audience-count/?tag={tag.pk}",
+                    "schools and tags are not in the tally: one indexed pass",
+                )
+            )
+        for kind, label, url, detail in plan:
+            use(old=False)
+            new = _time(client, url, repeats, WARMUPS)
+            use(old=True)
+            old = _time(client, url, baseline_repeats, 1)
+            use(old=False)
+            print(
+                f"{label_user:28} {label:40} p50 {new['p50']:7.1f} ms  p95 {new['p95']:7.1f} ms"
+                f"   baseline p50 {old['p50']:8.0f} ms  p95 {old['p95']:8.0f} ms",
+                flush=True,
+            )
+            reads.append(
+                {
+                    "user": label_user,
+                    "kind": kind,
+                    "label": label,
+                    "url": url.replace(email, "<email>"),
+                    "new": new,
+                    "old": old,
+                    "detail": detail,
+                }
+            )
+        if role == "organiser":
+            _explain(user, email, biggest)
+    return {"reads": reads}
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] != ["measure"]:
+        sys.exit("usage: python -m bench.reads measure [--repeats N] [--baseline-repeats N]")
+    parser = argparse.ArgumentParser(prog="python -m bench.reads measure")
+    parser.add_argument("--repeats", type=int, default=REPEATS)
+    parser.add_argument("--baseline-repeats", type=int, default=BASELINE_REPEATS)
+    options = parser.parse_args(sys.argv[2:])
+    print(json.dumps(measure(options.repeats, options.baseline_repeats)))
