@@ -67,7 +67,7 @@ def _settings_value(expression: str, **env) -> str:
 
 
 def test_site_url_follows_the_port_the_product_is_served_on():
-    voted = "from campaign.links import voted_url; print(voted_url(contact_id=7))"
+    voted = "from campaign.links import voted_url; print(voted_url(recipient_id=7))"
     assert _settings_value(voted, PORT="8101").startswith("http://127.0.0.1:8101/voted/")
     assert _settings_value(voted).startswith("http://127.0.0.1:8000/voted/")
     unsubscribe = (

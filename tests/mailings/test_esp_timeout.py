@@ -2,7 +2,12 @@
 
 from tests.campaign.test_settings import load_settings, settings_of
 
-MAILGUN = {"ANYMAIL_ESP": "mailgun", "MAILGUN_API_KEY": "key-x", "DEBUG": "1"}
+MAILGUN = {
+    "ANYMAIL_ESP": "mailgun",
+    "MAILGUN_API_KEY": "key-x",
+    "MAILGUN_WEBHOOK_SIGNING_KEY": "signing-x",
+    "DEBUG": "1",
+}
 
 
 def test_esp_timeout_seconds_is_anymails_requests_timeout(tmp_path):

@@ -112,9 +112,11 @@ class Command(BaseCommand):
                 time.sleep(0.2)
 
     def _announce(self, url: str) -> None:
+        site_url = os.environ.get("SITE_URL", "").strip().rstrip("/")
         lines = [
             "",
             f"Turnout is running at {url}  (sign in at {url}accounts/login/)",
+            f"Links in emails, sheets and QR codes: {site_url or url.rstrip('/')}",
             f"Database: {settings.DATABASES['default']['NAME']}",
             f"Outbox (emails sent on this machine): {settings.OUTBOX_DIR} and {url}outbox/",
         ]
