@@ -10,9 +10,17 @@ VIEWPORTS = ["desktop", "phone"]
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_organiser_dashboard(
-    signed_in, organiser, world, screenshot, assert_accessible, assert_fits_width, viewport
+    signed_in,
+    organiser,
+    world,
+    screenshot,
+    assert_accessible,
+    assert_fits_width,
+    strict_csp,
+    viewport,
 ):
     page = signed_in(organiser, viewport)
+    violations = strict_csp(page)
     page.goto("/")
     main = page.locator("main")
     assert (
@@ -33,6 +41,11 @@ def test_organiser_dashboard(
     screenshot(page, "dashboard-organiser", viewport)
     assert_fits_width(page)
     assert_accessible(page)
+    # The sending panel refreshes itself (htmx, every 5 s) under the strict CSP.
+    with page.expect_response(lambda r: "panel=sending" in r.url, timeout=12_000):
+        pass
+    assert sending.locator("progress").count() == 1
+    assert violations() == []
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
