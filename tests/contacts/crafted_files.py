@@ -280,7 +280,7 @@ def csv_rows(path: Path, rows: int) -> Path:
     return path
 
 
-def csv_with_a_huge_cell(path: Path, megabytes: int = 150) -> Path:
+def csv_with_a_huge_cell(path: Path, megabytes: int = 100) -> Path:
     """A quoted cell that never ends: a sparse file, so the disk holds only its ends."""
     with open(path, "wb") as out:
         out.write(b'Email,Consent to email,Notes\r\nada@example.org,yes,"')

@@ -94,7 +94,7 @@ CASES = [
         "cell.csv",
         {},
         ["Row 2", "longer than"],
-        id="csv-with-a-150-mb-cell",
+        id="csv-with-a-100-mb-cell",
     ),
 ]
 
