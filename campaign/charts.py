@@ -82,7 +82,8 @@ def turnout_chart(lines: list[DistrictTurnout]) -> TurnoutChart | None:
     column = WIDTH / len(lines)
     bars = []
     for i, line in enumerate(lines):
-        h = (height - top) * line.percent / scale_max
+        # A sliver even at 0%, so every district (and the user's own) can be found.
+        h = max((height - top) * line.percent / scale_max, 2.0)
         bars.append(
             Bar(
                 x=i * column,

@@ -6,6 +6,7 @@ from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from huey.contrib.djhuey import HUEY
 
@@ -24,6 +25,7 @@ DASHBOARD_SCHOOLS = 8
 DASHBOARD_CHASE = 5
 
 
+@never_cache
 @team_required
 def home(request):
     """Each role's dashboard: where the campaign stands and what to do next."""

@@ -250,3 +250,36 @@ def world(district_a, district_b, school_a, school_b, organiser, volunteer, lead
         volunteer=volunteer,
         lead_b=lead_b,
     )
+
+
+STRICT_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+
+
+@pytest.fixture
+def strict_csp(live_server):
+    """``violations = strict_csp(page)``: the page's responses from the live server get
+    the strict Content-Security-Policy the product is moving to, and ``violations()``
+    lists what the browser refused (inline scripts, style attributes, eval...)."""
+
+    def apply(page: Page):
+        page.add_init_script(
+            """window.__cspViolations = [];
+            document.addEventListener('securitypolicyviolation', e => {
+              window.__cspViolations.push(
+                e.violatedDirective + ' ' + (e.blockedURI || 'inline') + ' '
+                + (e.sourceFile || '') + ':' + e.lineNumber);
+            });"""
+        )
+
+        def add_header(route):
+            response = route.fetch()
+            headers = {**response.headers, "content-security-policy": STRICT_CSP}
+            route.fulfill(response=response, headers=headers)
+
+        page.route(f"{live_server.url}/**", add_header)
+        return lambda: page.evaluate("window.__cspViolations || []")
+
+    return apply

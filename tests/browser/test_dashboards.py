@@ -10,9 +10,17 @@ VIEWPORTS = ["desktop", "phone"]
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_organiser_dashboard(
-    signed_in, organiser, world, screenshot, assert_accessible, assert_fits_width, viewport
+    signed_in,
+    organiser,
+    world,
+    screenshot,
+    assert_accessible,
+    assert_fits_width,
+    strict_csp,
+    viewport,
 ):
     page = signed_in(organiser, viewport)
+    violations = strict_csp(page)
     page.goto("/")
     main = page.locator("main")
     assert (
@@ -33,6 +41,11 @@ def test_organiser_dashboard(
     screenshot(page, "dashboard-organiser", viewport)
     assert_fits_width(page)
     assert_accessible(page)
+    # The sending panel refreshes itself (htmx, every 5 s) under the strict CSP.
+    with page.expect_response(lambda r: "panel=sending" in r.url, timeout=12_000):
+        pass
+    assert sending.locator("progress").count() == 1
+    assert violations() == []
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
@@ -79,3 +92,47 @@ def test_approving_from_the_dashboard_shows_the_outcome(signed_in, organiser, wo
         "No drive is waiting for approval."
         in page.get_by_role("region", name="Waiting for your approval").inner_text()
     )
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_a_lead_in_a_union_of_150_districts_finds_their_district_on_the_chart(
+    signed_in,
+    lead_a,
+    district_a,
+    school_a,
+    screenshot,
+    assert_accessible,
+    assert_fits_width,
+    viewport,
+):
+    from contacts.models import Contact, District
+    from contacts.suppression import address_hash
+
+    districts = District.objects.bulk_create(
+        District(name=f"Union district {n:03d}") for n in range(149)
+    )
+    contacts = []
+    for n, district in enumerate([district_a, *districts]):
+        for k in range(5):
+            email = f"u{n}-{k}@example.org"
+            contacts.append(
+                Contact(
+                    first_name="Union",
+                    last_name=f"Member {n}-{k}",
+                    email=email,
+                    email_hash=address_hash(email),
+                    district=district,
+                    school=school_a if district == district_a else None,
+                    gotv_status="voted" if k < (n % 5) else "unknown",
+                )
+            )
+    Contact.objects.bulk_create(contacts)
+    page = signed_in(lead_a, viewport)
+    page.goto("/")
+    assert page.locator("svg.chart rect.chart__bar").count() == 150
+    assert page.locator("svg.chart rect.chart__bar--mine").count() == 1
+    # 30 districts share 0% turnout; ties go by name, so District A is the first of them.
+    assert "District A 0% (121st of 150)" in page.locator("figcaption").inner_text()
+    screenshot(page, "dashboard-lead-union", viewport)
+    assert_fits_width(page)
+    assert_accessible(page)

@@ -19,9 +19,11 @@ def test_searching_by_email_updates_the_list_and_no_request_carries_the_address(
     screenshot,
     assert_accessible,
     assert_fits_width,
+    strict_csp,
     viewport,
 ):
     page = signed_in(organiser, viewport)
+    violations = strict_csp(page)
     urls = []
     page.on("request", lambda request: urls.append(request.url))
     page.goto(reverse("contact-list"))
@@ -41,6 +43,7 @@ def test_searching_by_email_updates_the_list_and_no_request_carries_the_address(
     screenshot(page, "supporters-search", viewport)
     assert_fits_width(page)
     assert_accessible(page)
+    assert violations() == []
 
 
 def test_the_list_pages_forward_by_post_on_a_phone(signed_in, organiser, world):

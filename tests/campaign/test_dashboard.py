@@ -299,3 +299,52 @@ def test_dashboard_figures_use_one_query_per_group_not_one_per_district(
     with django_assert_max_num_queries(25):
         response = client.get(reverse("home"))
     assert len(response.context["chart"].bars) == 12
+
+
+# --- The chart at union shape -----------------------------------------------------------
+
+
+def _lines(n, mine=()):
+    from campaign.selectors import DistrictTurnout
+
+    return sorted(
+        (
+            DistrictTurnout(
+                district_id=i,
+                name=f"District {i:03d}",
+                supporters=100,
+                voted=i % 60,
+                mine=i in mine,
+            )
+            for i in range(n)
+        ),
+        key=lambda line: (-line.percent, line.name),
+    )
+
+
+def test_up_to_thirty_districts_get_one_labelled_bar_each():
+    from campaign.charts import turnout_chart
+
+    chart = turnout_chart(_lines(30, mine={7}))
+    assert chart.kind == "bars" and len(chart.bars) == 30
+    assert [bar.label for bar in chart.bars if bar.mine] == ["District 007"]
+    widest = max(chart.bars, key=lambda bar: bar.width)
+    assert widest.value == "29%" and widest.width == pytest.approx(0.29 * chart.width)
+
+
+def test_a_union_of_150_districts_gets_one_column_each_with_the_users_marked():
+    from campaign.charts import turnout_chart
+
+    chart = turnout_chart(_lines(150, mine={3, 140}))
+    assert chart.kind == "columns" and len(chart.bars) == 150
+    assert sum(bar.mine for bar in chart.bars) == 2
+    # Columns side by side across the width, tallest first.
+    assert chart.bars[-1].x + chart.bars[-1].width <= chart.width + 0.01
+    assert chart.bars[0].height >= chart.bars[-1].height
+    assert "District 003 3.0% (139th of 150)" in chart.summary
+
+
+def test_no_supporters_means_no_chart():
+    from campaign.charts import turnout_chart
+
+    assert turnout_chart([]) is None
