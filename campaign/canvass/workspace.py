@@ -19,6 +19,7 @@ from campaign.canvass import selectors as canvass_selectors
 from campaign.canvass.selectors import chase_list, my_schools
 from campaign.canvass.views import canvass_required
 from campaign.models import ChaseResult
+from campaign.roles import scope_for
 from campaign.selectors import campaign_active
 from contacts.models import Contact, District
 
@@ -46,9 +47,23 @@ def _district_param(request) -> District | None:
     return canvass_selectors.canvass_district_get(user=request.user, pk=pk)
 
 
+def _pick_district(request, *, purpose: str, url_name: str):
+    """Someone who covers every district (an organiser) picks one first: the whole
+    country's schools or chase list on one page helps nobody, and costs a national
+    count on every load."""
+    districts = District.objects.visible_to(request.user).order_by("name")
+    return render(
+        request,
+        "gotv/pick_district.html",
+        {"districts": districts, "purpose": purpose, "url_name": url_name},
+    )
+
+
 @canvass_required
 def my_schools_view(request):
     district = _district_param(request)
+    if district is None and scope_for(request.user).sees_everything:
+        return _pick_district(request, purpose="My schools", url_name="my-schools")
     lines = my_schools(user=request.user, district_id=district.pk if district else None)
     totals = {
         key: sum(getattr(line, key) for line in lines)
@@ -68,6 +83,8 @@ def chase_list_view(request):
     if (school_pk := _int_param(request, "school")) is not None:
         school = canvass_selectors.canvass_school_get(user=request.user, pk=school_pk)
     no_school = request.GET.get("school") == "none"
+    if district is None and school is None and scope_for(request.user).sees_everything:
+        return _pick_district(request, purpose="Chase list", url_name="gotv-chase")
     contacts = chase_list(
         user=request.user,
         district_id=district.pk if district else None,

@@ -317,3 +317,16 @@ def test_volunteers_cannot_chase_or_tap(client_for, volunteer, contact_a, open_b
         f"/canvass/supporters/{contact_a.pk}/tap/", {"key": "vol-tap-0001", "result": "voted"}
     )
     assert tap.status_code == 403
+
+
+def test_an_organiser_picks_a_district_before_my_schools_or_the_chase_list(
+    client_for, organiser, district_a, district_b, contact_a, contact_b
+):
+    client = client_for(organiser)
+    for path in ("/canvass/my-schools/", "/canvass/chase/"):
+        html = client.get(path).content.decode()
+        assert "choose a district" in html
+        assert f"?district={district_a.pk}" in html and f"?district={district_b.pk}" in html
+        assert "Nowak" not in html and "O&#x27;Neill" not in html
+    chase = client.get(f"/canvass/chase/?district={district_b.pk}").content.decode()
+    assert "Nowak, Tomasz" in chase and "O&#x27;Neill" not in chase
