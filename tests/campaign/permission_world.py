@@ -13,6 +13,7 @@ from axes.models import AccessAttempt
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.contenttypes.models import ContentType
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db.models import Model
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -21,7 +22,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from campaign.links import VOTED, signed_token
 from campaign.models import AuditEvent, CanvassPack, TeamMember
 from campaign.services import audit_record
-from contacts.models import GotvEvent, ImportBatch, Suppression, Tag
+from contacts.models import EmailChange, GotvEvent, ImportBatch, Suppression, Tag
 from mailings.models import Mailing, Recipient
 from mailings.services.unsubscribe import unsubscribe_url
 from tests.admin_helpers import admin_form_data
@@ -96,6 +97,25 @@ def build_world(
     )
     pack_a = CanvassPack.objects.create(district=district_a, requested_by=lead_a)
     pack_b = CanvassPack.objects.create(district=district_b, requested_by=lead_b)
+    failed = CanvassPack.Status.FAILED
+    pack_a_failed = CanvassPack.objects.create(
+        district=district_a, requested_by=lead_a, status=failed
+    )
+    pack_b_failed = CanvassPack.objects.create(
+        district=district_b, requested_by=lead_b, status=failed
+    )
+    awaiting = Mailing.Status.AWAITING_APPROVAL
+    drive_a_awaiting = Mailing.objects.create(
+        name="Drive A (big)", subject="Hi", body="Hi", created_by=volunteer, status=awaiting
+    )
+    drive_a_awaiting.districts.set([district_a])
+    drive_b_awaiting = Mailing.objects.create(
+        name="Drive B (big)", subject="Hi", body="Hi", created_by=organiser, status=awaiting
+    )
+    drive_b_awaiting.districts.set([district_b])
+    email_change = EmailChange.objects.create(
+        contact=contact_a, new_email="new-address-a@example.net", requested_by=lead_a
+    )
     batch = ImportBatch.objects.create(
         created_by=organiser, file_name="supporters.csv", sha256="0" * 64, status="done"
     )
@@ -138,6 +158,15 @@ def build_world(
         "recipient_b": recipient_b,
         "pack_a": pack_a,
         "pack_b": pack_b,
+        "pack_a_failed": pack_a_failed,
+        "pack_b_failed": pack_b_failed,
+        "drive_a_awaiting": drive_a_awaiting,
+        "drive_b_awaiting": drive_b_awaiting,
+        "email_change": email_change,
+        "access_a_json": {"pk": contact_a.pk, "fmt": "json"},
+        "access_a_pdf": {"pk": contact_a.pk, "fmt": "pdf"},
+        "access_b_json": {"pk": contact_b.pk, "fmt": "json"},
+        "access_a_exe": {"pk": contact_a.pk, "fmt": "exe"},
         "batch": batch,
         "batch_csv": {"pk": batch.pk, "file_format": "csv"},
         "rejected_csv": {"file_format": "csv"},
@@ -226,10 +255,26 @@ def matrix_world(
     return objects, clients
 
 
+def stored_rows(world) -> dict[str, dict | None]:
+    """Each model object of the world as its row now reads in the database."""
+    return {
+        name: type(obj)._default_manager.filter(pk=obj.pk).values().first()
+        for name, obj in world.items()
+        if isinstance(obj, Model)
+    }
+
+
 def target_path(route: str, target: str, world) -> str:
+    """``object`` fills the route; ``object?param=name`` adds a query parameter holding
+    the id of the world's ``name`` (a district or school filter, say)."""
     if target.startswith("url:"):
         return target[4:]
-    return concrete_path(route, world[target])
+    target, _, query = target.partition("?")
+    path = concrete_path(route, world[target])
+    if query:
+        param, _, name = query.partition("=")
+        path += f"?{param}={world[name].pk}"
+    return path
 
 
 def leaks_of(role: str, response, world, out_of_scope: dict) -> list[str]:

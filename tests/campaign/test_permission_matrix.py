@@ -20,6 +20,7 @@ from tests.campaign.matrix_runner import ROLES, outcome
 from tests.campaign.permission_world import (
     leaks_of,
     matrix_world,  # noqa: F401 - the fixture
+    stored_rows,
     target_path,
     url_routes,
 )
@@ -27,6 +28,14 @@ from tests.campaign.permission_world import (
 MATRIX = {
     # home
     "": {"GET -": "L 200 200 200 200"},
+    # The organiser's dashboard approves a big drive; no other role may.
+    "dashboard/drives/<int:pk>/approve/": {
+        "GET drive_a_awaiting": "L 405 403 403 403",
+        "POST drive_a_awaiting empty": "L 302 403 403 403",
+        "POST drive_b_awaiting empty": "L 302 403 403 403",
+        # Not awaiting approval: refused with a message.
+        "POST drive_a empty": "L 302 403 403 403",
+    },
     # accounts
     "accounts/2fa/setup/": {"GET -": "L 302 200 200 200"},
     "accounts/2fa/verify/": {"GET -": "L 200 302 302 302"},
@@ -223,8 +232,9 @@ MATRIX = {
     "admin/contacts/contact/<path:object_id>/delete/": {
         "GET contact_a": "L 200 403 403 404",
         "GET contact_b": "L 200 404 404 403",
-        # Deleting a supporter is refused even to organisers: erasure is its own service.
-        "POST contact_a confirm_delete": "L 403 403 403 404",
+        # Deleting a supporter is erasure (contacts/services/erasure.py): organisers only.
+        "POST contact_a confirm_delete": "L 302 403 403 404",
+        "POST contact_b confirm_delete": "L 302 404 404 403",
     },
     "admin/contacts/contact/<path:object_id>/change/": {
         "GET contact_a": "L 200 200 200 404",
@@ -257,6 +267,25 @@ MATRIX = {
         "GET consent_a": "L 302 302 302 302",
         "GET consent_b": "L 302 302 302 302",
     },
+    # admin/contacts/emailchange: organisers only; nobody adds or deletes one here.
+    "admin/contacts/emailchange/": {
+        "GET -": "L 200 403 403 403",
+        "POST - apply_email_change": "L 302 403 403 403",
+        "POST - reject_email_change": "L 302 403 403 403",
+    },
+    "admin/contacts/emailchange/add/": {"GET -": "L 403 403 403 403"},
+    # Out of every other role's scope, like an import batch: 404.
+    "admin/contacts/emailchange/<path:object_id>/history/": {
+        "GET email_change": "L 200 404 404 404",
+    },
+    "admin/contacts/emailchange/<path:object_id>/delete/": {
+        "GET email_change": "L 403 404 404 404",
+        "POST email_change confirm_delete": "L 403 404 404 404",
+    },
+    "admin/contacts/emailchange/<path:object_id>/change/": {
+        "GET email_change": "L 200 404 404 404",
+    },
+    "admin/contacts/emailchange/<path:object_id>/": {"GET email_change": "L 302 302 302 302"},
     # admin/contacts/importbatch
     "admin/contacts/importbatch/<int:pk>/rejected.<str:file_format>": {
         "GET batch_csv": "L 200 404 404 404",
@@ -334,6 +363,13 @@ MATRIX = {
         "GET contact_a": "L 200 200 200 404",
         "GET contact_b": "L 200 404 404 200",
     },
+    # A subject access copy: organisers only, whichever district.
+    "contacts/<int:pk>/subject-access.<str:fmt>": {
+        "GET access_a_json": "L 200 403 403 403",
+        "GET access_a_pdf": "L 200 403 403 403",
+        "GET access_b_json": "L 200 403 403 403",
+        "GET access_a_exe": "L 404 403 403 403",
+    },
     "contacts/schools/<int:pk>/": {
         "GET school_a": "L 200 200 200 404",
         "GET school_b": "L 200 404 404 200",
@@ -355,6 +391,33 @@ MATRIX = {
     },
     # canvass
     "canvass/": {"GET -": "L 200 403 200 200"},
+    "canvass/my-schools/": {
+        "GET -": "L 200 403 200 200",
+        "GET -?district=district_a": "L 200 403 200 404",
+        "GET -?district=district_b": "L 200 403 404 200",
+    },
+    "canvass/chase/": {
+        "GET -": "L 200 403 200 200",
+        "GET -?district=district_a": "L 200 403 200 404",
+        "GET -?district=district_b": "L 200 403 404 200",
+        "GET -?school=school_a": "L 200 403 200 404",
+        "GET -?school=school_b": "L 200 403 404 200",
+    },
+    # The chase list's taps and flags: only for a supporter in the lead's districts.
+    "canvass/supporters/<int:pk>/tap/": {
+        "GET contact_a": "L 405 403 405 405",
+        "POST contact_a tap_pledged": "L 302 403 302 404",
+        "POST contact_b tap_pledged": "L 302 403 404 302",
+    },
+    "canvass/supporters/<int:pk>/flag/": {
+        "GET contact_a": "L 405 403 405 405",
+        "POST contact_a flag_organiser": "L 302 403 302 404",
+        "POST contact_b flag_organiser": "L 302 403 404 302",
+    },
+    "canvass/districts/<int:pk>/no-school.pdf": {
+        "GET district_a": "L 200 403 200 404",
+        "GET district_b": "L 200 403 404 200",
+    },
     "canvass/districts/<int:pk>/": {
         "GET district_a": "L 200 403 200 404",
         "GET district_b": "L 200 403 404 200",
@@ -372,6 +435,13 @@ MATRIX = {
     "canvass/packs/<int:pk>/download/": {
         "GET pack_a": "L 404 403 404 404",
         "GET pack_b": "L 404 403 404 404",
+    },
+    "canvass/packs/<int:pk>/retry/": {
+        "GET pack_a_failed": "L 405 403 405 405",
+        "POST pack_a_failed empty": "L 302 403 302 404",
+        "POST pack_b_failed empty": "L 302 403 404 302",
+        # Not failed: refused with a message on the pack's page.
+        "POST pack_a empty": "L 302 403 302 404",
     },
     "canvass/schools/<int:pk>/sheet.pdf": {
         "GET school_a": "L 200 403 200 404",
@@ -429,6 +499,16 @@ BODIES = {
     "gotv_contact_a": lambda w: {**w["forms"]["contact_a"], "gotv_status": "pledged"},
     "edit_drive_a": lambda w: {**w["forms"]["drive_a"], "name": "Edited"},
     "confirm_delete": lambda w: {"post": "yes"},
+    "tap_pledged": lambda w: {"result": "pledged", "key": "matrix-tap-1"},
+    "flag_organiser": lambda w: {"needs_organiser": "1", "note": "Wants a call"},
+    "apply_email_change": lambda w: {
+        "action": "apply_changes",
+        "_selected_action": [w["email_change"].pk],
+    },
+    "reject_email_change": lambda w: {
+        "action": "reject_changes",
+        "_selected_action": [w["email_change"].pk],
+    },
     "new_password": lambda w: {
         "password1": "a brand new passphrase",
         "password2": "a brand new passphrase",
@@ -471,6 +551,7 @@ def test_every_row_checks_every_role_once():
 @pytest.mark.django_db
 def test_each_role_gets_what_the_matrix_says(request):
     objects, clients = request.getfixturevalue("matrix_world")
+    before = stored_rows(objects)
     wrong, leaks = [], []
     for route, checks in MATRIX.items():
         for check, expected in checks.items():
@@ -489,3 +570,6 @@ def test_each_role_gets_what_the_matrix_says(request):
                 wrong.append(f"{route!r} {check!r}: expected {expected!r}, got {' '.join(got)!r}")
     assert not wrong, "\n".join(wrong)
     assert not leaks, "\n".join(leaks)
+    # Every check was rolled back: the erasure, approvals and taps above left the
+    # world's objects as they were for the checks after them.
+    assert stored_rows(objects) == before
