@@ -115,6 +115,7 @@ def test_anymail_esp_selects_the_matching_anymail_backend_with_its_keys(tmp_path
         "MAILGUN_API_KEY": "key-123",
         "MAILGUN_SENDER_DOMAIN": "mg.campaign.example.org",
         "WEBHOOK_SECRET": "hooks:long-random-secret",
+        "REQUESTS_TIMEOUT": 30.0,  # ESP_TIMEOUT_SECONDS
     }
 
 
@@ -175,6 +176,7 @@ def test_an_esp_without_a_webhook_secret_stops_start_up_unless_debugging(tmp_pat
     assert settings_of(tmp_path, **esp, ANYMAIL_WEBHOOK_SECRET="hooks:secret")["anymail"] == {
         "POSTMARK_SERVER_TOKEN": "token",
         "WEBHOOK_SECRET": "hooks:secret",
+        "REQUESTS_TIMEOUT": 30.0,  # ESP_TIMEOUT_SECONDS
     }
     assert settings_of(tmp_path, **esp, DEBUG="1")["debug"] is True
     assert settings_of(tmp_path)["email"] == "campaign.email.outbox.OutboxBackend"
