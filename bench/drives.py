@@ -180,9 +180,11 @@ def _drive(
             for _ in range(CONSUMERS)
         ]
         time.sleep(3)  # let the consumers import Django before the clock starts
+        load_before = os.getloadavg()[0]
         started = time.perf_counter()
         send_peak, out = _run_child(["manage.py", "mailing_send", str(mailing_id), "--wait"], env)
         seconds = time.perf_counter() - started
+        load_after = os.getloadavg()[0]
     finally:
         peaks = []
         for consumer in consumers:
@@ -206,6 +208,8 @@ def _drive(
         "counts": {k: v for k, v in status["counts"].items() if v},
         "times": times,
         "calls": calls,
+        # The machine is shared: the 1-minute load average says how busy it was.
+        "load": (load_before, load_after),
     }
 
 
@@ -253,9 +257,12 @@ def run(ctx: Context) -> list[Figure]:
                 baseline=naive_rate,
                 baseline_name="render + send_mail per recipient (same fake ESP)",
                 notes=(
-                    f"{result['seconds']:.1f} s, {result['calls']} API calls, "
+                    f"{result['seconds']:.1f} s, {result['calls']} API calls "
+                    f"({count / max(1, result['calls']):,.0f} rows per call), "
                     f"{CONSUMERS} consumers × {WORKERS} threads; rows {result['counts']}; "
-                    f"everyone exactly once per the ESP log: {result['exactly_once']}"
+                    f"everyone exactly once per the ESP log: {result['exactly_once']}; "
+                    f"1-minute load average {result['load'][0]:.1f} before, "
+                    f"{result['load'][1]:.1f} after (2 cores, shared with other work)"
                 ),
             ),
             Figure(
