@@ -167,10 +167,11 @@ def _previous(names: list[str]) -> list[Figure]:
     for data in module.get("figures", []):
         if any(data.get("name", "").startswith(name) for name in names):
             figure = Figure.from_dict(data)
-            figure.notes = (
-                f"Not re-measured in this run (BENCH_IMPORTING=xlsx); from the run of "
-                f"{module.get('ran_at')}. " + figure.notes
-            )
+            if not figure.notes.startswith("Not re-measured"):  # carried over already
+                figure.notes = (
+                    f"Not re-measured in this run (BENCH_IMPORTING=xlsx); from the run of "
+                    f"{module.get('ran_at')}. " + figure.notes
+                )
             figures.append(figure)
     return figures
 
