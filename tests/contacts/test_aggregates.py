@@ -349,3 +349,18 @@ def test_figures_match_after_tags_are_added_and_removed(union, viewers):
     union["other_tag"].contacts.clear()
     people[15].tags.set([tag, union["other_tag"]])
     assert_every_figure_matches(union, viewers)
+
+
+def test_the_rebuild_command_reports_and_repairs_a_stale_tally(union):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    Contact.objects.filter(pk=union["people"][0].pk).update(role=Contact.Role.ACTIVIST)
+    with pytest.raises(CommandError, match="disagrees"):
+        call_command("tally_rebuild", "--check", stdout=StringIO())
+    out = StringIO()
+    call_command("tally_rebuild", stdout=out)
+    assert "Recounted" in out.getvalue()
+    call_command("tally_rebuild", "--check", stdout=StringIO())  # agrees now
+    assert tally_differences() == {}
