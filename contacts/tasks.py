@@ -20,3 +20,20 @@ def import_batch_run(batch_id: int, task=None) -> None:
 def import_uploads_prune() -> None:
     """Abandoned previews leave personal data on disk; remove it."""
     uploads_prune(older_than_seconds=ABANDONED_UPLOAD_SECONDS)
+
+
+@db_periodic_task(crontab(hour="3", minute="40"))
+def supporter_tally_rebuild() -> None:
+    """Recount the supporter tally from scratch once a night: anything written behind
+    the services' back (raw SQL, a restored backup, ``QuerySet.update`` in a shell) is
+    repaired within a day. Logs what it had to correct."""
+    import logging
+
+    from contacts.aggregates import tally_differences, tally_rebuild
+
+    differences = tally_differences()
+    if differences:
+        logging.getLogger(__name__).warning(
+            "Supporter tally was off in %s cells; recounting.", len(differences)
+        )
+        tally_rebuild()

@@ -13,11 +13,19 @@ from django.utils import timezone
 
 from campaign.models import TeamMember
 from campaign.roles import Role, forget_scope
+from campaign.selectors import district_turnout
 from contacts.aggregates import tally_differences, tally_rebuild
 from contacts.importing import supporters_import
 from contacts.importing.undo import import_batch_undo
 from contacts.models import ConsentRecord, Contact, District, School, Suppression, Tag
-from contacts.selectors import contact_counts, supporter_figures, turnout_by_district
+from contacts.selectors import (
+    contact_counts,
+    supporter_figures,
+    supporter_search,
+    supporter_search_counts,
+    supporter_search_figures,
+    turnout_by_district,
+)
 from contacts.services import (
     consent_give,
     consent_withdraw,
@@ -153,6 +161,20 @@ def audiences(union):
     ]
 
 
+def supporter_filters(union):
+    district_a = union["districts"][0]
+    return [
+        {},
+        {"district": district_a},
+        {"gotv": "not_voted"},
+        {"gotv": Gotv.VOTED, "role": Contact.Role.REP},
+        {"consent": "yes"},
+        {"consent": "no", "district": district_a},
+        {"tag": union["tag"]},
+        {"tag": union["other_tag"], "consent": "yes"},
+    ]
+
+
 def assert_every_figure_matches(union, viewers):
     assert tally_differences() == {}
     for user in viewers:
@@ -169,6 +191,16 @@ def assert_every_figure_matches(union, viewers):
         assert [
             {k: row[k] for k in ("district", "contacts", "voted", "mailable")} for row in turnout
         ] == direct_turnout(user), user.username
+        for filters in supporter_filters(union):
+            assert supporter_search_figures(user=user, **filters) == supporter_search_counts(
+                contacts=supporter_search(user=user, **filters)
+            ), (user.username, filters)
+        turnout = {line.district_id: line for line in district_turnout(user=user)}
+        assert {k: (t.supporters, t.voted) for k, t in turnout.items()} == {
+            d.pk: (d.contacts.count(), d.contacts.filter(gotv_status=Gotv.VOTED).count())
+            for d in District.objects.all()
+            if d.contacts.exists()
+        }
         for filters in audiences(union):
             assert audience_breakdown_for(user=user, filters=filters) == direct_breakdown(
                 user, filters
@@ -317,3 +349,18 @@ def test_figures_match_after_tags_are_added_and_removed(union, viewers):
     union["other_tag"].contacts.clear()
     people[15].tags.set([tag, union["other_tag"]])
     assert_every_figure_matches(union, viewers)
+
+
+def test_the_rebuild_command_reports_and_repairs_a_stale_tally(union):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    Contact.objects.filter(pk=union["people"][0].pk).update(role=Contact.Role.ACTIVIST)
+    with pytest.raises(CommandError, match="disagrees"):
+        call_command("tally_rebuild", "--check", stdout=StringIO())
+    out = StringIO()
+    call_command("tally_rebuild", stdout=out)
+    assert "Recounted" in out.getvalue()
+    call_command("tally_rebuild", "--check", stdout=StringIO())  # agrees now
+    assert tally_differences() == {}
