@@ -6,6 +6,6 @@ class ContactsConfig(AppConfig):
     verbose_name = "Supporters"
 
     def ready(self) -> None:
-        from contacts.aggregates import connect_signals
+        from contacts.tally_signals import connect_signals
 
         connect_signals()
