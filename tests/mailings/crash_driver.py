@@ -82,9 +82,13 @@ def sweep_loop(status_path: Path) -> None:
     from mailings.services import mailings_sweep
 
     while True:
+        # Stamped before anything is read, so a waiter can ignore reports that began
+        # before its own last action (say, "send again").
+        began = time.time()
         swept = mailings_sweep()
         mailing = Mailing.objects.get()
         report = {
+            "began": began,
             "status": mailing.status,
             "counts": mailing_progress(mailing=mailing),
             "swept": swept,

@@ -139,12 +139,16 @@ class Drive:
             return {"status": "starting", "counts": {}}
 
     def wait_until_settled(self, timeout: float) -> dict:
+        # A report the sweeper began before this call (say, before "send again" re-queued
+        # rows) may still say "done"; only one begun after now counts.
+        fresh_after = time.time()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             status = self.status()
             counts = status["counts"]
             if (
-                status["status"] == "done"
+                status.get("began", 0) > fresh_after
+                and status["status"] == "done"
                 and not counts.get("queued")
                 and not counts.get("sending")
             ):
