@@ -9,6 +9,10 @@ STAMP := $(VENV)/.installed-$(LOCK_HASH)
 PORT ?= 8000
 DEMO_CONTACTS ?= 3000
 PYTEST_ARGS ?=
+# Two test processes by default (the suite is built for it: a database, queue name and
+# var directory per worker; browser tests kept together on one). PYTEST_WORKERS=0 runs
+# everything in one process.
+PYTEST_WORKERS ?= 2
 
 .PHONY: run test lint bench lock system-deps clean
 
@@ -34,7 +38,7 @@ lint: $(STAMP)
 
 test: lint
 	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadgroup) $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -207,6 +207,7 @@ def measure(repeats: int, baseline_repeats: int) -> dict:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campaign.settings")
     django.setup()
     from django.conf import settings
+    from django.db.models import Count
     from django.test import Client
 
     import bench.reads_urls as reads_urls
@@ -214,7 +215,7 @@ def measure(repeats: int, baseline_repeats: int) -> dict:
     from campaign import views as campaign_views
     from contacts import selectors
     from contacts import views as contact_views
-    from contacts.models import Contact, Tag
+    from contacts.models import Contact, School, Tag
 
     settings.ROOT_URLCONF = "bench.reads_urls"
     users, biggest = _users()
@@ -275,6 +276,25 @@ def measure(repeats: int, baseline_repeats: int) -> dict:
                 "",
             ),
         ]
+        if role == "lead":
+            # The lead's GOTV workspace: their schools, the chase list, and the tick-off
+            # page of their biggest school. New pages: no "before" to compare with.
+            school = (
+                School.objects.filter(district=biggest[0])
+                .annotate(n=Count("contacts"))
+                .order_by("-n", "pk")
+                .first()
+            )
+            plan += [
+                ("list", "My schools", "/canvass/my-schools/", "new page, no baseline"),
+                ("list", "chase list", "/canvass/chase/", "new page, no baseline"),
+                (
+                    "list",
+                    f"tick-off page, biggest school ({school.n} supporters)",
+                    f"/canvass/schools/{school.pk}/tick/",
+                    "new page, no baseline",
+                ),
+            ]
         if tag is not None and role == "organiser":
             plan.append(
                 (
@@ -287,12 +307,16 @@ def measure(repeats: int, baseline_repeats: int) -> dict:
         for kind, label, url, detail in plan:
             use(old=False)
             new = _time(client, url, repeats, WARMUPS)
-            use(old=True)
-            old = _time(client, url, baseline_repeats, 1)
-            use(old=False)
+            old = None
+            if "no baseline" not in detail:
+                use(old=True)
+                old = _time(client, url, baseline_repeats, 1)
+                use(old=False)
             print(
                 f"{label_user:28} {label:40} p50 {new['p50']:7.1f} ms  p95 {new['p95']:7.1f} ms"
-                f"   baseline p50 {old['p50']:8.0f} ms  p95 {old['p95']:8.0f} ms",
+                + (
+                    f"   baseline p50 {old['p50']:8.0f} ms  p95 {old['p95']:8.0f} ms" if old else ""
+                ),
                 flush=True,
             )
             reads.append(

@@ -20,6 +20,18 @@ from tests.factories import (
 PASSWORD = "correct horse battery staple"
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """With ``-n`` (``--dist loadgroup``), the browser tests run as one group on one
+    worker, back to back: their Playwright fixtures live for the package (see
+    tests/browser/conftest.py), so interleaving them with other tests would start a
+    browser again each time."""
+    browser = pytest.mark.xdist_group("browser")
+    for item in items:
+        if "tests/browser/" in item.nodeid:
+            item.add_marker(browser)
+
+
 def _team_user(username: str, role: Role, districts=(), all_districts=False, **extra):
     user = UserFactory(username=username, is_staff=True, **extra)
     member = TeamMember.objects.create(user=user, role=role, all_districts=all_districts)

@@ -65,7 +65,7 @@ def sheet_xlsx(*, school: School, rows: list[SheetRow], with_email: bool = False
     for row in rows:
         values = [
             contact_ref(row.pk),
-            row.full_name,
+            row.sort_name,  # "Surname, First name", as the PDF sheet and its order
             ROLE_SHORT.get(row.role, row.role),
             display_mobile(row.mobile),
         ]

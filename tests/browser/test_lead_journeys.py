@@ -188,6 +188,30 @@ def test_taps_made_offline_wait_on_the_phone_and_are_applied_exactly_once(
     screenshot(page, "lead-tick-off-synced", "phone")
 
 
+def test_set_all_ticked_offline_waits_on_the_phone_and_applies_each_supporter_once(
+    signed_in, lead_a, open_ballot, lead_school, screenshot
+):
+    page = signed_in(lead_a, "phone")
+    page.goto(f"/canvass/schools/{lead_school.pk}/tick/")
+    page.context.set_offline(True)
+    for name in ("Shah, Priya", "MacLeod, Ewan"):
+        page.locator(".tick-list > li", has_text=name).get_by_role("checkbox").check()
+    page.locator("#bulk-status").select_option("voted")
+    page.get_by_role("button", name="Set all ticked").click()
+    queue = page.locator("#tap-queue")
+    assert queue.inner_text().startswith("2 changes waiting to be sent")
+    assert page.url.endswith("/tick/")  # no page load: the form did not post offline
+    screenshot(page, "lead-tick-off-bulk-offline", "phone")
+    assert GotvTap.objects.count() == 0
+
+    page.context.set_offline(False)
+    queue.wait_for(state="hidden", timeout=20_000)
+    assert GotvTap.objects.count() == 2 and GotvEvent.objects.count() == 2
+    voted = Contact.objects.filter(school=lead_school, gotv_status=Contact.Gotv.VOTED)
+    assert sorted(voted.values_list("last_name", flat=True)) == ["MacLeod", "Shah"]
+    assert page.locator("#voted-count").inner_text() == "2"
+
+
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
 def test_my_schools_chase_list_and_tick_off_screenshots(
     signed_in, lead_a, open_ballot, lead_school, screenshot, assert_fits_width, viewport

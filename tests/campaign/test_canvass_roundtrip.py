@@ -55,7 +55,7 @@ def test_the_downloaded_sheet_has_a_reference_per_supporter_and_neutralised_cell
     client_for, lead_a, school_a, contact_a, unconsented_contact_a, contact_b
 ):
     formula = ConsentedContactFactory(
-        school=school_a, first_name='=HYPERLINK("http://x")', last_name="Evil"
+        school=school_a, first_name="Evil", last_name='=HYPERLINK("http://x")'
     )
 
     workbook = download(client_for(lead_a), school_a)
@@ -65,7 +65,9 @@ def test_the_downloaded_sheet_has_a_reference_per_supporter_and_neutralised_cell
     assert "New status" in rows[0] and "Email" not in rows[0]
     refs = {row[0]: row for row in rows[1:]}
     assert set(refs) == {f"C{contact_a.pk}", f"C{formula.pk}"}  # consented, this school only
-    assert refs[f"C{formula.pk}"][1].startswith("'=HYPERLINK")
+    # "Surname, First name", as on the PDF sheet; a formula-looking cell stays text.
+    assert refs[f"C{contact_a.pk}"][1] == f"{contact_a.last_name}, {contact_a.first_name}"
+    assert refs[f"C{formula.pk}"][1] == "'=HYPERLINK(\"http://x\"), Evil"
     assert AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT, counts__rows=2).exists()
 
 

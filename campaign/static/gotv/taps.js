@@ -140,7 +140,38 @@
     });
   }
 
+  // "Set all ticked" queues one tap per ticked supporter, so it works offline too and
+  // each is applied once, like a single tap.
+  function bulk(form) {
+    var select = form.querySelector("[name=status]");
+    var ticked = document.querySelectorAll("input[name=contact][form=" + form.id + "]:checked");
+    if (!select || !ticked.length) return false;
+    var option = select.options[select.selectedIndex];
+    var queue = load();
+    var items = [];
+    Array.prototype.forEach.call(ticked, function (box) {
+      var one = document.querySelector("form[data-tap][data-contact='" + box.value + "']");
+      if (!one) return;
+      var item = {
+        key: newKey(), url: one.action, contact: box.value,
+        result: select.value, label: option ? option.textContent.trim() : select.value, note: ""
+      };
+      queue.push(item);
+      items.push(item);
+      box.checked = false;
+    });
+    if (!items.length) return false;
+    save(queue);
+    items.forEach(function (item) { applyLocal(rowFor(item), item, true); });
+    flush();
+    return true;
+  }
+
   document.addEventListener("submit", function (event) {
+    if (event.target.id === "bulk" && event.target.dataset.tapBulk !== undefined) {
+      if (bulk(event.target)) event.preventDefault();
+      return;
+    }
     var form = event.target.closest("form[data-tap]");
     if (!form) return;
     var button = event.submitter;
