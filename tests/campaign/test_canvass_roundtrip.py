@@ -67,7 +67,7 @@ def test_the_downloaded_sheet_has_a_reference_per_supporter_and_neutralised_cell
     assert set(refs) == {f"C{contact_a.pk}", f"C{formula.pk}"}  # consented, this school only
     # "Surname, First name", as on the PDF sheet; a formula-looking cell stays text.
     assert refs[f"C{contact_a.pk}"][1] == f"{contact_a.last_name}, {contact_a.first_name}"
-    assert refs[f"C{formula.pk}"][1] == "'=HYPERLINK(\"http://x\"), Evil"
+    assert refs[f"C{formula.pk}"][1] == '\'=HYPERLINK("http://x"), Evil'
     assert AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT, counts__rows=2).exists()
 
 
