@@ -11,6 +11,7 @@ import argparse
 import importlib
 import pkgutil
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -46,6 +47,9 @@ def load_module(name: str) -> ModuleType:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Started in the background from a shell, this process inherits SIGINT ignored, and
+    # so would its children (fake ESP, consumers), which the benchmarks stop with SIGINT.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("modules", nargs="*", help="benchmark modules to run (default: all)")
     parser.add_argument("--list", action="store_true", help="list benchmark modules and exit")
