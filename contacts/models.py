@@ -222,7 +222,16 @@ class ConsentRecord(models.Model):
 
     class Meta:
         ordering = ["-given_at"]
-        indexes = [models.Index(fields=["contact", "channel", "withdrawn_at"])]
+        indexes = [
+            models.Index(fields=["contact", "channel", "withdrawn_at"]),
+            # "Has a current email consent?" for a district's few thousand supporters, as
+            # index-only probes: without it PostgreSQL hashes the whole consent table.
+            models.Index(
+                fields=["contact", "given_at"],
+                condition=models.Q(channel="email", withdrawn_at__isnull=True),
+                name="consent_current_email_idx",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(withdrawn_at__isnull=True, withdrawn_how="")

@@ -69,11 +69,58 @@ def my_schools_view(request):
         key: sum(getattr(line, key) for line in lines)
         for key in ("supporters", "voted", "pledged", "not_reached", "not_voted")
     }
+    # Most still to vote first; a lead of hundreds of schools pages through them.
+    page = Paginator(lines, MY_SCHOOLS_PAGE_SIZE).get_page(request.GET.get("page"))
+    links = _SchoolLinks()
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "gotv/my_schools.html",
-        {"lines": lines, "totals": totals, "district": district, "campaign": campaign_active()},
+        {
+            "page": page,
+            "cards": [(line, links.for_line(line)) for line in page],
+            "totals": totals,
+            "district": district,
+            "campaign": campaign_active(),
+            "query": query.urlencode(),
+        },
     )
+
+
+class _SchoolLinks:
+    """Each school card's links, each URL pattern reversed once per page: a lead with a
+    few hundred schools would otherwise pay for five reverses per school."""
+
+    _PK = 2_147_483_647  # a placeholder no real id takes
+
+    def __init__(self) -> None:
+        self._patterns: dict[str, str] = {}
+
+    def _url(self, name: str, pk: int) -> str:
+        if name not in self._patterns:
+            self._patterns[name] = reverse(name, args=[self._PK])
+        return self._patterns[name].replace(str(self._PK), str(pk))
+
+    def for_line(self, line) -> list[tuple[str, str]]:
+        chase = self._patterns.setdefault("gotv-chase", reverse("gotv-chase"))
+        if line.school is not None:
+            pk = line.school.pk
+            return [
+                ("Sheet (PDF)", self._url("canvass-sheet-pdf", pk)),
+                ("XLSX", self._url("canvass-sheet-xlsx", pk)),
+                ("Tick off", self._url("canvass-tick", pk)),
+                ("Upload", self._url("canvass-upload", pk)),
+                ("Chase", f"{chase}?school={pk}"),
+            ]
+        pk = line.district.pk
+        return [
+            ("Sheet (PDF)", self._url("canvass-no-school-pdf", pk)),
+            ("Chase", f"{chase}?district={pk}&school=none"),
+        ]
+
+
+MY_SCHOOLS_PAGE_SIZE = 50
 
 
 @canvass_required

@@ -117,6 +117,30 @@ def test_my_schools_counts_supporters_voted_pledged_and_not_yet_voted(lead_a, sc
     assert line.percent_voted == 40
 
 
+def test_a_lead_of_many_schools_pages_through_them_most_to_vote_first_with_totals_for_all(
+    client_for, lead_a, district_a, school_a
+):
+    for n in range(54):
+        school = SchoolFactory(district=district_a, name=f"St Mary's Primary {n:02d}")
+        for _ in range(n % 4):
+            supporter(school, f"Pupil{n}", "unknown")
+    supporter(school_a, "Voted", "voted")
+
+    client = client_for(lead_a)
+    first = client.get("/canvass/my-schools/").content.decode()
+    second = client.get("/canvass/my-schools/?page=2").content.decode()
+
+    total = sum(n % 4 for n in range(54))
+    assert f'<strong id="not-voted">{total}</strong>' in first  # every school counted
+    assert first.count('class="school-card"') == 50
+    assert second.count('class="school-card"') == 55 - 50
+    assert "Page 1 of 2 (55 schools)" in first
+    # Schools with three supporters still to vote come first; the one with none, last.
+    assert first.index("St Mary&#x27;s Primary 03") < first.index("St Mary&#x27;s Primary 01")
+    assert school_a.name in first  # one voted supporter: before the empty schools
+    assert "St Mary&#x27;s Primary 52" in second and "Primary 52" not in first
+
+
 # --- one change per tap key ----------------------------------------------------------
 
 
