@@ -439,7 +439,9 @@ def main(argv: list[str] | None = None) -> int:
     def interrupt(*_):
         raise KeyboardInterrupt
 
+    # Explicitly: a shell starting this in the background leaves SIGINT ignored.
     signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
     try:
         print("Migrating the database and collecting static files…", flush=True)
         topology.prepare()
