@@ -8,7 +8,7 @@ the fake ESP's log shows everyone exactly once, and Mailgun's signed delivery we
 for every tenth message, each posted twice to gunicorn, are stored once per message.
 
 Runs only on PostgreSQL + Redis (``.ci/run``'s second pass); on the embedded default it
-is deselected (tests/campaign/conftest.py), never skipped.
+is deselected (tests/conftest.py), never skipped.
 """
 
 from __future__ import annotations
