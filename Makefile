@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 # everything in one process.
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint bench lock system-deps clean
+.PHONY: run test lint bench topology lock system-deps clean
 
 $(STAMP): requirements.lock
 	@bash .ci/system-deps
@@ -42,6 +42,12 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The production shape on this machine: gunicorn workers, two queue consumers on Redis,
+# PostgreSQL, the fake ESP as Mailgun (docs/deploy.md). Needs SECRET_KEY; DATABASE_URL
+# and REDIS_URL default to turnout_topology and Redis db 0. TOPOLOGY_ARGS="--fresh" etc.
+topology: $(STAMP)
+	$(BIN)/python -m campaign.topology $(TOPOLOGY_ARGS)
 
 # Re-pin requirements.lock after editing pyproject.toml.
 lock:

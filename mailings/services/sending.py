@@ -388,6 +388,19 @@ def mailing_batch_send(*, mailing_id: int, batch: int, connection=None) -> Batch
             _send_chunks(mailing_id=mailing_id, batch=batch, sender=sender, result=result)
     finally:
         connection.close()
+    # One line per batch task, in the log of the consumer that ran it: with several
+    # consumers (on several machines) it says which one sent what.
+    logger.info(
+        "Drive %s batch %s: %s sent, %s failed, %s skipped, %s unknown, %s already sent%s",
+        mailing_id,
+        batch,
+        result.sent,
+        result.failed,
+        result.skipped,
+        result.unknown,
+        result.proven,
+        f"; stopped: {result.stopped}" if result.stopped else "",
+    )
     if not result.stopped:
         mailing_finish_if_settled(mailing_id=mailing_id)
     return result

@@ -376,3 +376,25 @@ def test_the_system_can_cancel_a_drive_with_a_reason(make_drive, volunteer, supp
     drive = mailing_cancel(actor=None, mailing=drive, reason="The ballot has closed")
     assert drive.status_reason == "The ballot has closed"
     assert mailing_progress(mailing=drive)["cancelled"] == 7
+
+
+def test_each_batch_task_logs_what_it_sent_without_naming_anyone(
+    make_drive, volunteer, supporters, caplog
+):
+    # With several consumers (the production topology) this line, in the log of the
+    # consumer that ran the batch, is how an operator sees which one sent what.
+    drive = mailing_start(actor=volunteer, mailing=make_drive())
+    withdrawn = Recipient.objects.filter(mailing=drive, batch=0).order_by("pk").first()
+    consent_withdraw(
+        contacts=[withdrawn.contact], how=ConsentRecord.WithdrawnHow.REQUEST, source="phone call"
+    )
+    with caplog.at_level("INFO", logger="mailings.services.sending"):
+        drain(drive)
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "mailings.services.sending"]
+    assert lines == [
+        f"Drive {drive.pk} batch 0: 2 sent, 0 failed, 1 skipped, 0 unknown, 0 already sent",
+        f"Drive {drive.pk} batch 1: 3 sent, 0 failed, 0 skipped, 0 unknown, 0 already sent",
+        f"Drive {drive.pk} batch 2: 1 sent, 0 failed, 0 skipped, 0 unknown, 0 already sent",
+    ]
+    assert not any(contact.email in caplog.text for contact in supporters)
