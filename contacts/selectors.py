@@ -371,16 +371,26 @@ def supporter_search_counts(*, contacts: QuerySet[Contact]) -> dict[str, int]:
 
     consented = current_consent(timezone.now())
     suppressed = Exists(Suppression.objects.filter(address_hash=OuterRef("email_hash")))
-    counts = contacts.order_by().aggregate(
-        total=Count("pk"),
-        consented=Count("pk", filter=Q(consented)),
-        mailable=Count("pk", filter=Q(consented) & ~Q(suppressed)),
+    # Grouped by the two answers, so each is asked once per supporter (as aggregate
+    # FILTERs, PostgreSQL would run the consent probe once per figure).
+    groups = (
+        contacts.order_by()
+        .annotate(has_consent=consented, is_suppressed=suppressed)
+        .values_list("has_consent", "is_suppressed")
+        .annotate(n=Count("pk"))
     )
+    total = consented_n = mailable = 0
+    for has_consent, is_suppressed, n in groups:
+        total += n
+        if has_consent:
+            consented_n += n
+            if not is_suppressed:
+                mailable += n
     return {
-        "total": counts["total"],
-        "no_consent": counts["total"] - counts["consented"],
-        "suppressed": counts["consented"] - counts["mailable"],
-        "mailable": counts["mailable"],
+        "total": total,
+        "no_consent": total - consented_n,
+        "suppressed": consented_n - mailable,
+        "mailable": mailable,
     }
 
 
