@@ -403,6 +403,22 @@ MATRIX = {
         "GET batch": "L 200 403 403 403",
         "POST batch empty": "L 302 403 403 403",
     },
+    # Team, invitations, campaign settings and the audit trail: organisers only.
+    "team/": {"GET -": "L 200 403 403 403", "POST - empty": "L 400 403 403 403"},
+    "team/<int:pk>/": {
+        "GET user_lead_a": "L 200 403 403 403",
+        "GET user_organiser": "L 200 403 403 403",
+        "POST user_lead_a empty": "L 400 403 403 403",
+    },
+    "team/<int:pk>/active/": {
+        "GET user_lead_a": "L 405 403 403 403",
+        "POST user_lead_a empty": "L 302 403 403 403",
+    },
+    "settings/": {"GET -": "L 200 403 403 403", "POST - empty": "L 400 403 403 403"},
+    "audit/": {"GET -": "L 200 403 403 403"},
+    "audit/export.csv": {"GET -": "L 200 403 403 403"},
+    # An invitation link is for whoever holds it; a bad one is gone (410) for all.
+    "accounts/invitation/<str:token>/": {"GET bad_token": "410 410 410 410 410"},
     # end of organiser workspace
     # mailings
     "mailings/<int:pk>/preview/": {
