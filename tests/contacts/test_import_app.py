@@ -361,3 +361,56 @@ def test_the_progress_partial_is_served_to_htmx_while_a_batch_waits(
     body = response.content.decode()
     assert body.startswith("{% comment %}") is False and 'id="import-status"' in body
     assert 'hx-trigger="every 1s"' in body and 'value="0"' in body and "<html" not in body
+
+
+def test_a_big_file_is_previewed_in_the_background_and_its_places_mapped_on_confirm(
+    client_for, organiser, cardiff, existing, messy, settings, tmp_path
+):
+    from contacts.importing.queued import batch_run
+
+    settings.IMPORT_UPLOAD_DIR = tmp_path / "uploads"
+    settings.IMPORT_SYNC_MAX_BYTES = 0  # every file counts as big
+    client = client_for(organiser)
+    mapping = client.get(_upload(client, messy)["Location"])
+    fields = {f"col_{at}": value for at, value in enumerate(CHOSEN)}
+    preview_at = client.post(reverse("import-map"), {**fields, "token": mapping.context["token"]})
+    queued_at = client.get(preview_at["Location"])
+    batch = ImportBatch.objects.get()
+    assert queued_at["Location"] == reverse("import-detail", args=[batch.pk])
+    assert "Checking the file" in client.get(queued_at["Location"]).content.decode()
+
+    batch_run(batch_id=batch.pk)
+    page = client.get(queued_at["Location"])
+    assert [d.name for d in page.context["new_districts"]] == ["Cardif"]
+    assert "did you mean <strong>Cardiff</strong>" in page.content.decode()
+    client.post(queued_at["Location"], {"district:cardif": str(cardiff.pk)})
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.PENDING and batch.progress_done == 0
+    assert batch.options["districts"] == {"cardif": cardiff.pk}
+
+    batch_run(batch_id=batch.pk)
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.DONE and batch.counts["created"] == 4
+    assert not District.objects.filter(name__iexact="cardif").exists()
+    # A mapping onto a place not offered for it is refused, and nothing is queued.
+    assert client.post(queued_at["Location"], {"district:cardif": "1"}).status_code == 404
+
+
+def test_a_place_not_offered_is_refused_on_the_preview(
+    client_for, organiser, cardiff, existing, messy, settings, tmp_path
+):
+    settings.IMPORT_UPLOAD_DIR = tmp_path / "uploads"
+    client = client_for(organiser)
+    mapping = client.get(_upload(client, messy)["Location"])
+    fields = {f"col_{at}": value for at, value in enumerate(CHOSEN)}
+    preview = client.get(
+        client.post(reverse("import-map"), {**fields, "token": mapping.context["token"]})[
+            "Location"
+        ]
+    )
+    refused = client.post(
+        reverse("import-preview"),
+        {"token": preview.context["token"], "district:cardif": "999999"},
+    )
+    assert refused.status_code == 400
+    assert "can only be mapped onto an existing district" in refused.content.decode()
