@@ -186,3 +186,28 @@ def test_an_organiser_undoes_that_import_from_the_history_page(
     assert District.objects.filter(pk=cardiff.pk).exists()
     page.goto("/contacts/import/")
     assert "Undone" in page.locator("tr", has_text="freshers-fair.xlsx").inner_text()
+
+
+def test_a_file_dropped_on_the_upload_box_is_uploaded(
+    signed_in, organiser, world, settings, tmp_path
+):
+    settings.IMPORT_UPLOAD_DIR = tmp_path / "uploads"
+    page = signed_in(organiser, "desktop")
+    page.goto("/contacts/import/")
+    page.evaluate(
+        """() => {
+          const file = new File(["Email,Consent\\nnew.person@example.org,yes\\n"],
+                                "dropped.csv", {type: "text/csv"});
+          const data = new DataTransfer();
+          data.items.add(file);
+          const zone = document.querySelector("[data-dropzone]");
+          for (const name of ["dragenter", "dragover", "drop"]) {
+            zone.dispatchEvent(new DragEvent(name, {dataTransfer: data, bubbles: true,
+                                                    cancelable: true}));
+          }
+        }"""
+    )
+    assert page.inner_text("[data-dropzone-chosen]") == "Chosen: dropped.csv"
+    page.get_by_role("button", name="Upload and choose columns").click()
+    page.wait_for_url("**/contacts/import/columns/**")
+    assert "new.person@example.org" in page.inner_text("main")

@@ -414,3 +414,29 @@ def test_a_place_not_offered_is_refused_on_the_preview(
     )
     assert refused.status_code == 400
     assert "can only be mapped onto an existing district" in refused.content.decode()
+
+
+def test_a_running_batch_estimates_the_time_left_from_its_pace(organiser, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from contacts.importing import workspace
+
+    batch = ImportBatch.objects.create(
+        created_by=organiser,
+        file_name="big.csv",
+        sha256="0" * 64,
+        status=ImportBatch.Status.RUNNING,
+        started_at=timezone.now() - timedelta(seconds=60),
+    )
+    monkeypatch.setattr(workspace, "batch_progress_live", lambda b: (25, 100, 5000, 0))
+    reading = import_progress(batch, now=batch.started_at.timestamp() + 60)
+    assert (reading.state, reading.percent, reading.rows_read) == ("reading", 25, 5000)
+    assert reading.seconds_left == 180 and reading.time_left == "about 3 minutes left"
+    monkeypatch.setattr(workspace, "batch_progress_live", lambda b: (99, 100, 9000, 8900))
+    writing = import_progress(batch, now=batch.started_at.timestamp() + 60)
+    assert writing.state == "writing" and writing.time_left == "less than a minute left"
+    # Never shown as complete while it still runs.
+    monkeypatch.setattr(workspace, "batch_progress_live", lambda b: (100, 100, 9000, 9000))
+    assert import_progress(batch).percent == 99
