@@ -200,3 +200,14 @@ def test_the_team_page_lists_everyone_with_their_state(client_for, organiser, le
     page = client_for(organiser).get(reverse("team")).content.decode()
     assert "lead_a" in page and "pending@example.org" in page
     assert "Invited" in page and "District A" in page
+
+
+def test_the_admin_form_also_refuses_to_demote_the_last_organiser(client_for, organiser):
+    member = TeamMember.objects.get(user=organiser)
+    response = client_for(organiser).post(
+        reverse("admin:campaign_teammember_change", args=[member.pk]),
+        {"user": organiser.pk, "role": "volunteer", "all_districts": ""},
+    )
+    assert response.status_code == 200
+    assert "last organiser" in response.content.decode()
+    assert TeamMember.objects.get(user=organiser).role == Role.ORGANISER
