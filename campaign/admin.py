@@ -6,7 +6,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from campaign.admin_scoping import ScopedModelAdmin
 from campaign.models import AuditEvent, Campaign, TeamMember
-from campaign.services import team_member_remove, team_member_set, team_member_validate
+from campaign.services import (
+    last_organiser_check,
+    team_member_remove,
+    team_member_set,
+    team_member_validate,
+)
 
 admin.site.site_header = "Turnout"
 admin.site.site_title = "Turnout"
@@ -37,6 +42,10 @@ class TeamMemberForm(forms.ModelForm):
             )
         except ValidationError as exc:
             raise ValidationError(exc.message_dict) from None
+        user = cleaned.get("user") or getattr(self.instance, "user", None)
+        if user is not None and user.pk is not None:
+            # The campaign always keeps an organiser (the app's team page says so too).
+            last_organiser_check(user=user, role_after=cleaned.get("role"))
         return cleaned
 
 

@@ -73,6 +73,37 @@ class TeamMember(models.Model):
         return f"{self.user} ({self.get_role_display()})"
 
 
+class Invitation(models.Model):
+    """An invitation to join the team: a link, sent by email, to set a password.
+
+    Only a hash of the link's token is stored, so a copy of the database cannot be
+    used to sign in as an invited teammate. The link works once, until it expires."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField()
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    # A newer invitation to the same person replaces this one.
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.email}"
+
+    def is_usable(self, at=None) -> bool:
+        at = at or timezone.now()
+        return self.used_at is None and self.revoked_at is None and at < self.expires_at
+
+
 class AuditEventQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise TypeError("The audit trail is append-only.")
@@ -103,6 +134,9 @@ class AuditEvent(models.Model):
         ERASURE = "erasure", "Supporter erased"
         RETENTION = "retention", "Retention erasure"
         EMAIL_CHANGE = "email_change", "Supporter address change"
+        INVITATION_SEND = "invitation_send", "Teammate invited"
+        INVITATION_ACCEPT = "invitation_accept", "Invitation accepted"
+        CAMPAIGN_CHANGE = "campaign_change", "Campaign settings changed"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     actor = models.ForeignKey(

@@ -56,6 +56,36 @@ def team_member_validate(*, role: str | None, districts, all_districts: bool) ->
         raise ValidationError({"all_districts": "Only volunteers can be granted every district."})
 
 
+LAST_ORGANISER = (
+    "{name} is the campaign's last organiser: make someone else an organiser first, so "
+    "the campaign is never left without one."
+)
+
+
+def organisers_other_than(user) -> int:
+    """Active organisers (and superusers, who act as organisers) besides ``user``."""
+    members = (
+        TeamMember.objects.filter(role=Role.ORGANISER, user__is_active=True)
+        .exclude(user=user)
+        .values("user_id")
+    )
+    supers = User.objects.filter(is_superuser=True, is_active=True).exclude(pk=user.pk)
+    return len(
+        set(members.values_list("user_id", flat=True)) | set(supers.values_list("pk", flat=True))
+    )
+
+
+def last_organiser_check(*, user, role_after: str | None, active_after: bool = True) -> None:
+    """Refuse a change that would leave the campaign with no organiser at all."""
+    member = TeamMember.objects.filter(user=user).first()
+    is_organiser = user.is_active and (
+        user.is_superuser or (member is not None and member.role == Role.ORGANISER)
+    )
+    stays = active_after and (role_after == Role.ORGANISER or user.is_superuser)
+    if is_organiser and not stays and organisers_other_than(user) == 0:
+        raise ValidationError(LAST_ORGANISER.format(name=user.get_username()))
+
+
 @transaction.atomic
 def team_member_set(
     *,
@@ -71,6 +101,7 @@ def team_member_set(
     role = Role(role)
     districts = list(districts)
     team_member_validate(role=role, districts=districts, all_districts=all_districts)
+    last_organiser_check(user=user, role_after=role, active_after=user.is_active)
     member = TeamMember.objects.filter(user=user).first()
     before = _describe(member)
     if member is None:
@@ -103,6 +134,7 @@ def team_member_remove(*, actor, user) -> None:
     member = TeamMember.objects.filter(user=user).first()
     if member is None:
         return
+    last_organiser_check(user=user, role_after=None)
     before = _describe(member)
     member.delete()
     if user.is_staff and not user.is_superuser:
@@ -115,3 +147,31 @@ def team_member_remove(*, actor, user) -> None:
         target=user,
         detail={"before": before, "after": _describe(None)},
     )
+
+
+@transaction.atomic
+def team_member_deactivate(*, actor, user) -> None:
+    """Stop ``user`` signing in (their role and history are kept, for the record and
+    to reactivate them). The account signals audit the change; the last organiser
+    cannot be deactivated."""
+    if not can(actor, "change", "campaign.teammember"):
+        raise PermissionDenied("Only organisers can change the team.")
+    if user.pk == getattr(actor, "pk", None):
+        raise ValidationError("You cannot deactivate your own account.")
+    last_organiser_check(user=user, role_after=None, active_after=False)
+    if user.is_active:
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        # Signed-in sessions end too: Django's backend refuses inactive users on
+        # every request.
+        forget_scope(user)
+
+
+@transaction.atomic
+def team_member_reactivate(*, actor, user) -> None:
+    if not can(actor, "change", "campaign.teammember"):
+        raise PermissionDenied("Only organisers can change the team.")
+    if not user.is_active:
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+        forget_scope(user)

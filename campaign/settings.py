@@ -47,6 +47,8 @@ CSRF_TRUSTED_ORIGINS = env_list(ENV, "CSRF_TRUSTED_ORIGINS", [])
 # link printed or mailed from this machine opens this machine's server.
 PORT = env_int(ENV, "PORT", 8000, minimum=1)
 SITE_URL = env_str(ENV, "SITE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
+# Days an invitation to join the team (a link to set a password) stays valid.
+INVITATION_VALID_DAYS = env_int(ENV, "INVITATION_VALID_DAYS", 3, minimum=1)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

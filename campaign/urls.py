@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from campaign import views
+from campaign import views, views_audit, views_team
 from campaign.canvass import views as canvass_views
 from campaign.security.webhooks import tracking_urlpatterns
 from mailings import views as mailing_views
@@ -21,6 +21,7 @@ urlpatterns = [
         views.PasswordChangeView.as_view(),
         name="password_change",
     ),
+    path("accounts/invitation/<str:token>/", views_team.invitation, name="invitation-accept"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     # ESP tracking webhooks (basic auth + the ESP's signature; mailings/signals.py),
@@ -35,4 +36,11 @@ urlpatterns = [
     path("outbox/<str:message_id>/", views.outbox_detail, name="outbox-message"),
     path("outbox/<str:message_id>/html/", views.outbox_html, name="outbox-message-html"),
     path("healthz", views.healthz, name="healthz"),
+    # The organiser's workspace: team, campaign settings, audit trail.
+    path("team/", views_team.team, name="team"),
+    path("team/<int:pk>/", views_team.team_member, name="team-member"),
+    path("team/<int:pk>/active/", views_team.team_member_active, name="team-member-active"),
+    path("settings/", views_team.campaign_settings, name="campaign-settings"),
+    path("audit/", views_audit.audit, name="audit"),
+    path("audit/export.csv", views_audit.audit_export, name="audit-export"),
 ]

@@ -436,3 +436,20 @@ class TagTally(models.Model):
 
     def __str__(self) -> str:
         return f"tag {self.tag_id} {self.district_key}/{self.role}/{self.gotv_status}: {self.n}"
+
+
+class ImportColumnMapping(models.Model):
+    """How an organiser mapped a file's columns, remembered for the next file with the
+    same headings (compared as the alias matcher compares them)."""
+
+    headers_key = models.CharField(max_length=64, unique=True)
+    headers = models.JSONField(default=list)
+    # One field name per column, "" for a column not imported.
+    fields = models.JSONField(default=list)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return ", ".join(self.headers)[:120]

@@ -68,6 +68,23 @@ LABELS = {
     "consent": "Consent to email",
 }
 
+# Every field, as the column-mapping screen offers it.
+FIELD_LABELS: dict[str, str] = {
+    "email": "Email",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "full_name": "Full name",
+    "mobile": "Mobile",
+    "school": "School",
+    "urn": "School URN",
+    "district": "District",
+    "consent": "Consent to email",
+    "consent_date": "Consent date",
+    "role": "Role",
+    "notes": "Notes",
+}
+IGNORE = ""  # a column the organiser chose not to import
+
 
 def _header_key(header: str) -> str:
     return re.sub(r"[^\w]+", "", clean_cell(header).casefold())
@@ -94,15 +111,58 @@ class ColumnMap:
         return name in self.index
 
 
-def columns_map(headers: list[str]) -> ColumnMap:
-    """Map a header row to fields; a missing email or consent column is a file error."""
-    # A heading is shown back to the organiser and stored with the report: no control
-    # characters (PostgreSQL cannot store NUL) and no text-direction tricks.
+def header_suggest(header) -> str | None:
+    """The field a heading means by its name, if any (the alias matcher)."""
+    if not clean_cell(header) or _header_key(header) in IGNORED:
+        return None
+    return _BY_KEY.get(_header_key(header))
+
+
+def headers_clean(headers: list) -> list[str]:
+    """Headings as shown back to the organiser and stored with the report: no control
+    characters (PostgreSQL cannot store NUL) and no text-direction tricks."""
+    return [clean_cell(hidden_remove(h, bidi=True) if isinstance(h, str) else h) for h in headers]
+
+
+def chosen_check(headers: list[str], chosen: list[str] | tuple[str, ...]) -> None:
+    """An organiser's mapping must fit the file: one entry per column, known fields,
+    no field twice. A mapping that does not fit is refused, never guessed at."""
+    if len(chosen) != len(headers):
+        raise FileError(
+            "The column mapping was made for a file with different columns; map the "
+            "columns again; nothing was imported."
+        )
+    seen: dict[str, int] = {}
+    for position, name in enumerate(chosen):
+        if name == IGNORE:
+            continue
+        if name not in FIELD_LABELS:
+            raise FileError(f'"{name}" is not a field Turnout imports; nothing was imported.')
+        if name in seen:
+            raise FileError(
+                f'Columns "{headers[seen[name]]}" and "{headers[position]}" are both mapped '
+                f"to {FIELD_LABELS[name]}; map only one of them; nothing was imported."
+            )
+        seen[name] = position
+
+
+def columns_map(headers: list[str], chosen: list[str] | tuple[str, ...] | None = None) -> ColumnMap:
+    """Map a header row to fields; a missing email or consent column is a file error.
+
+    ``chosen`` is the organiser's own mapping from the mapping screen, one field name
+    (or IGNORE) per column; without it headings are matched through ALIASES.
+    """
     headers = [hidden_remove(h, bidi=True) if isinstance(h, str) else h for h in headers]
     index: dict[str, int] = {}
     unknown: list[tuple[int, str]] = []
     repeated: list[tuple[int, str, str]] = []
+    if chosen is not None:
+        chosen_check([clean_cell(h) for h in headers], chosen)
     for position, header in enumerate(headers):
+        if chosen is not None:
+            if chosen[position] != IGNORE:
+                index[chosen[position]] = position
+            continue
         if not clean_cell(header):
             continue
         if _header_key(header) in IGNORED:

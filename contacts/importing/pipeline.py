@@ -13,7 +13,7 @@ import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
@@ -52,6 +52,8 @@ from contacts.models import (
 
 # Called as progress(done, total) after each chunk, in the reader's units.
 ProgressFn = Callable[[int, int], None]
+# Called as rows_progress(rows_read, rows_written) next to each progress call.
+RowsFn = Callable[[int, int], None]
 
 # The contact fields an import may fill in or change.
 UPDATABLE = ("first_name", "last_name", "mobile", "school_id", "district_id", "role", "notes")
@@ -63,13 +65,35 @@ class ImportOptions:
     # Recorded on each consent the import creates; blank means the settings' default.
     consent_wording: str = ""
     consent_version: str = ""
+    # The organiser's column mapping (a field name or "" per column); None matches
+    # the headings through the aliases.
+    columns: tuple[str, ...] | None = None
+    # New district names (lower-cased) the organiser mapped onto an existing district
+    # id, and new schools ("<district id>:<name key>") onto an existing school id.
+    districts: dict[str, int] = field(default_factory=dict)
+    schools: dict[str, int] = field(default_factory=dict)
     # Rows per round of lookups and COPY: big enough to amortise each round trip.
     chunk_size: int = 10_000
 
     def stored(self) -> dict:
         data = asdict(self)
         data.pop("chunk_size")
+        if data["columns"] is not None:
+            data["columns"] = list(data["columns"])
         return data
+
+    @classmethod
+    def from_stored(cls, data: dict, *, dry_run: bool | None = None) -> ImportOptions:
+        """The options a batch recorded (its ``options``), e.g. for a queued run."""
+        columns = data.get("columns")
+        return cls(
+            dry_run=bool(data.get("dry_run")) if dry_run is None else dry_run,
+            consent_wording=data.get("consent_wording", ""),
+            consent_version=data.get("consent_version", ""),
+            columns=tuple(columns) if columns is not None else None,
+            districts={str(k): int(v) for k, v in (data.get("districts") or {}).items()},
+            schools={str(k): int(v) for k, v in (data.get("schools") or {}).items()},
+        )
 
 
 def supporters_import(
@@ -80,6 +104,7 @@ def supporters_import(
     options: ImportOptions | None = None,
     batch: ImportBatch | None = None,
     progress: ProgressFn | None = None,
+    rows_progress: RowsFn | None = None,
 ) -> ImportReport:
     """Import a supporter spreadsheet; return what it did (or would do, for a dry run).
 
@@ -101,12 +126,13 @@ def supporters_import(
     fingerprint = file_fingerprint(path)
     sheet = sheet_open(path, file_name=file_name, fingerprint=fingerprint)
     try:
-        columns = columns_map(sheet.headers)
+        columns = columns_map(sheet.headers, options.columns)
         report = ImportReport(
             dry_run=options.dry_run, file_name=file_name, sha256=fingerprint.sha256
         )
         now = timezone.now()
         importer = _Importer(columns=columns, report=report, options=options, now=now)
+        importer.rows_progress = rows_progress
         chunks: Iterable[list[Row]]
         if connection.vendor == "postgresql":
             # Rows stream through the transaction, so one chunk's COPY (on the server
@@ -201,7 +227,13 @@ def _finish(
             action=AuditEvent.Action.IMPORT,
             target=batch,
             counts=report.counts(),
-            detail={"file_name": batch.file_name, "sha256": batch.sha256},
+            detail={
+                "file_name": batch.file_name,
+                "sha256": batch.sha256,
+                "columns_chosen": options.columns is not None,
+                "districts_mapped": len(options.districts),
+                "schools_mapped": len(options.schools),
+            },
         )
 
 
@@ -235,10 +267,13 @@ class _Importer(RowParsingMixin, PlacesMixin, UpsertMixin):
         self.created_schools: list[int] = []
         self.created_districts: list[int] = []
         self.progress = (0, 0)
+        self.rows_progress: RowsFn | None = None
+        self.rows_written = 0
         # New (unsaved) school -> its district, an id or a new District.
         self.pending_district: dict[int, int | District] = {}
         self.pending_key: dict[int, str] = {}
         self.school_book = SchoolBook()
+        self.new_school_at: dict[int, int] = {}  # new school id -> its report entry
         report.headers = list(columns.headers)
         for _position, header in columns.unknown:
             report.problem(
@@ -272,6 +307,7 @@ class _Importer(RowParsingMixin, PlacesMixin, UpsertMixin):
         self.districts = {
             name.lower(): pk for pk, name in District.objects.values_list("pk", "name")
         }
+        self._remaps_load()
 
     # --- the loop ---------------------------------------------------------------------
 
@@ -302,6 +338,8 @@ class _Importer(RowParsingMixin, PlacesMixin, UpsertMixin):
             yield parsed
             if progress is not None:
                 progress(sheet.progress_done(), halves * sheet.progress_total)
+            if self.rows_progress is not None:
+                self.rows_progress(self.report.rows, self.rows_written)
         self.read_total = max(sheet.progress_done(), sheet.progress_total)
 
     def run(self, chunks: Iterable[list[Row]], progress: ProgressFn | None) -> None:
@@ -317,6 +355,7 @@ class _Importer(RowParsingMixin, PlacesMixin, UpsertMixin):
         if not isinstance(chunks, list):
             for parsed in chunks:
                 self._chunk(parsed)
+                self.rows_written += len(parsed)
             self.progress = (self.read_total, self.read_total)
             return
         total = self.read_total
@@ -325,8 +364,11 @@ class _Importer(RowParsingMixin, PlacesMixin, UpsertMixin):
             # Handed over one by one, so a written chunk's rows can be freed.
             parsed, chunks[at] = chunks[at], []
             self._chunk(parsed)
+            self.rows_written += len(parsed)
             if progress is not None:
                 progress(total + total * (at + 1) // count, 2 * total)
+            if self.rows_progress is not None:
+                self.rows_progress(self.report.rows, self.rows_written)
         self.progress = (2 * total, 2 * total)
 
     def _chunk(self, rows: list[Row]) -> None:

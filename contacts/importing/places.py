@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from contacts.importing.errors import FileError
 from contacts.importing.row import Row
 from contacts.importing.writes import insert_rows, one_of
 from contacts.models import District, School
@@ -60,7 +61,43 @@ def _same(a: int | District, b: int | District) -> bool:
 class PlacesMixin:
     """Part of the importer: needs ``districts``, ``by_urn``, ``by_key``,
     ``school_district``, ``pending_district``, ``school_book`` (a SchoolBook),
-    ``created_*``, ``report``, ``col`` and ``_warn`` from it."""
+    ``created_*``, ``report``, ``col``, ``options`` and ``_warn`` from it."""
+
+    def _remaps_load(self) -> None:
+        """The organiser's choices from the preview: a new district or school name
+        taken as an existing place (a misspelling), so nothing new is created for it.
+        A choice that no longer fits (the place was removed or moved) stops the import:
+        the organiser previews again rather than have rows land somewhere unexpected."""
+        known = set(self.districts.values())
+        self.district_names = {pk: name for name, pk in self.districts.items()}
+        for pk, name in District.objects.filter(pk__in=known).values_list("pk", "name"):
+            self.district_names[pk] = name
+        for name, pk in self.options.districts.items():
+            if pk not in known:
+                raise FileError(
+                    f'The district chosen for "{name}" no longer exists; preview the file '
+                    "again; nothing was imported."
+                )
+            self.districts.setdefault(name.strip().lower(), pk)
+        self.school_remap: dict[str, int] = {}
+        if not self.options.schools:
+            return
+        found = {
+            pk: (district_id, urn)
+            for pk, district_id, urn in School.objects.filter(
+                pk__in=set(self.options.schools.values())
+            ).values_list("pk", "district_id", "urn")
+        }
+        for key, pk in self.options.schools.items():
+            district_id = int(key.split(":", 1)[0])
+            if pk not in found or found[pk][0] != district_id:
+                raise FileError(
+                    f'The school chosen for "{key.split(":", 1)[-1]}" is no longer in that '
+                    "district; preview the file again; nothing was imported."
+                )
+            self.school_remap[key] = pk
+            self.school_district[pk] = district_id
+            self.school_book.urn_of[pk] = found[pk][1]
 
     def _resolve_places(self, rows: list[Row]) -> None:
         """Give each row a school and district: ids of existing ones, or new objects
@@ -108,7 +145,9 @@ class PlacesMixin:
             District.objects.bulk_create(wanted)
             for created in wanted:
                 self.districts[created.name.lower()] = created.pk
+                self.district_names[created.pk] = created.name
                 self.created_districts.append(created.pk)
+                self.report.new_districts[created.name] = 0
             self.report.districts_created += len(wanted)
         book = self.school_book
         book.ambiguous.update((_id(d), key) for d, key in book.ambiguous_new.values())
@@ -130,12 +169,32 @@ class PlacesMixin:
                 self.created_schools.append(school.pk)
                 book.created.add(school.pk)
                 book.urn_of[school.pk] = school.urn
+                self.new_school_at[school.pk] = len(self.report.new_schools)
+                self.report.new_schools.append(
+                    {
+                        "name": school.name,
+                        "key": school.name_key,
+                        "urn": school.urn or "",
+                        "district": self.district_names.get(school.district_id, ""),
+                        # Only a school in an existing district can be mapped onto one.
+                        "district_id": None
+                        if school.district_id in self.created_districts
+                        else school.district_id,
+                        "rows": 0,
+                    }
+                )
             self.report.schools_created += len(new_schools)
         self._write_urns()
         # From here on every reference is an id (new objects now have theirs).
+        new_district_names = {pk: self.district_names[pk] for pk in self.created_districts}
         for row in rows:
             row.district = _id(row.district)
             row.school = _id(row.school)
+            if row.district in new_district_names:
+                self.report.new_districts[new_district_names[row.district]] += 1
+            at = self.new_school_at.get(row.school)
+            if at is not None:
+                self.report.new_schools[at]["rows"] += 1
         for school in new_schools:
             key = self.pending_key.pop(id(school))
             self.by_key[key] = [(_id(d), _id(s)) for d, s in self.by_key[key]]
@@ -253,6 +312,14 @@ class PlacesMixin:
         elif here:
             self._ambiguous(row, district, key, here)
             return None
+        if isinstance(district, int):
+            mapped = self.school_remap.get(f"{district}:{key}")
+            if mapped is not None:
+                # The organiser said this name is that existing school: later rows of
+                # the same name find it among the candidates.
+                if (district, mapped) not in candidates:
+                    candidates.append((district, mapped))
+                return mapped
         if len(key) > _KEY_LENGTH:
             # "&" becomes " and " in the key: a name that fits can still outgrow it.
             self._warn(

@@ -100,8 +100,17 @@ def batch_queue(*, path: Path, file_name: str, actor, options: ImportOptions) ->
 
 
 @transaction.atomic
-def batch_confirm(*, batch: ImportBatch, actor) -> ImportBatch:
-    """Turn a previewed batch into the real import of the same, unchanged file."""
+def batch_confirm(
+    *,
+    batch: ImportBatch,
+    actor,
+    districts: dict[str, int] | None = None,
+    schools: dict[str, int] | None = None,
+) -> ImportBatch:
+    """Turn a previewed batch into the real import of the same, unchanged file.
+
+    ``districts`` and ``schools`` replace the place mapping the preview ran with
+    (see ImportOptions); None keeps it."""
     from contacts.tasks import import_batch_run
 
     if not can(actor, "add", "contacts.importbatch"):
@@ -114,8 +123,14 @@ def batch_confirm(*, batch: ImportBatch, actor) -> ImportBatch:
         raise FileError("The uploaded file changed since the preview; upload it again.")
     batch.status = ImportBatch.Status.PENDING
     batch.options = {**batch.options, "dry_run": False}
+    if districts is not None:
+        batch.options["districts"] = dict(districts)
+    if schools is not None:
+        batch.options["schools"] = dict(schools)
     batch.created_by = actor
-    batch.save(update_fields=["status", "options", "created_by"])
+    # The preview's "1 of 1" must not show as the real import's progress: it starts at 0.
+    batch.progress_done = batch.progress_total = 0
+    batch.save(update_fields=["status", "options", "created_by", "progress_done", "progress_total"])
     transaction.on_commit(lambda: import_batch_run(batch.pk))
     return batch
 
@@ -136,24 +151,52 @@ class _BatchProgress:
     def __init__(self, batch_id: int) -> None:
         self.key = _progress_key(batch_id)
         self.last = 0.0
+        self.fraction = 0.0
+        self.done = self.total = 0
+        self.rows_read = self.rows_written = 0
 
     def __call__(self, done: int, total: int) -> None:
+        # A reader's total is an estimate (a spreadsheet's stated size) that can be
+        # passed; what is published never goes backwards.
+        if total > 0:
+            fraction = min(1.0, done / total)
+            if fraction >= self.fraction:
+                self.fraction, self.done, self.total = fraction, done, total
         now = time.monotonic()
         if now - self.last < PROGRESS_EVERY_SECONDS:
             return
         self.last = now
-        HUEY.put(self.key, (done, total))
+        self.publish()
+
+    def rows(self, rows_read: int, rows_written: int) -> None:
+        self.rows_read = max(self.rows_read, rows_read)
+        self.rows_written = max(self.rows_written, rows_written)
+
+    def publish(self) -> None:
+        HUEY.put(self.key, (self.done, self.total, self.rows_read, self.rows_written))
 
     def close(self) -> None:
         HUEY.delete(self.key)
 
 
+def batch_progress_live(batch: ImportBatch) -> tuple[int, int, int, int] | None:
+    """(done, total, rows read, rows written) published by a running batch, if any."""
+    if batch.status != ImportBatch.Status.RUNNING:
+        return None
+    live = HUEY.get(_progress_key(batch.pk), peek=True)
+    if live is None:
+        return None
+    done, total, *rows = live
+    return done, total, *(list(rows) + [0, 0])[:2]
+
+
 def batch_progress(batch: ImportBatch) -> tuple[int, int]:
     """(done, total) of a batch: live while it runs, else as recorded on the batch."""
-    if batch.status == ImportBatch.Status.RUNNING:
-        live = HUEY.get(_progress_key(batch.pk), peek=True)
-        if live is not None:
-            return live
+    live = batch_progress_live(batch)
+    if live is not None:
+        return live[0], live[1]
+    if batch.status == ImportBatch.Status.PENDING:
+        return 0, 0
     return batch.progress_done, batch.progress_total
 
 
@@ -171,11 +214,7 @@ def batch_run(*, batch_id: int, may_retry: bool = False) -> ImportReport | None:
     path = Path(settings.IMPORT_UPLOAD_DIR) / batch.upload_path
     progress = _BatchProgress(batch.pk)
     dry_run = bool(batch.options.get("dry_run"))
-    options = ImportOptions(
-        dry_run=dry_run,
-        consent_wording=batch.options.get("consent_wording", ""),
-        consent_version=batch.options.get("consent_version", ""),
-    )
+    options = ImportOptions.from_stored(batch.options, dry_run=dry_run)
     try:
         report = supporters_import(
             path=path,
@@ -184,6 +223,7 @@ def batch_run(*, batch_id: int, may_retry: bool = False) -> ImportReport | None:
             options=options,
             batch=batch,
             progress=progress,
+            rows_progress=progress.rows,
         )
     except (FileError, PermissionDenied) as exc:
         _fail(batch_id, str(exc))

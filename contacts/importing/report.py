@@ -52,6 +52,10 @@ class ImportReport:
     rejected_rows: list[tuple[int, list[str], str]] = field(default_factory=list)
     # (school id, URN) of each URN recorded on a school that existed before the import.
     urns_recorded: list[tuple[int, str]] = field(default_factory=list)
+    # What the import creates, for the preview to name: district name -> rows, and
+    # each new school (name, key, urn, district, district_id, rows).
+    new_districts: Counter = field(default_factory=Counter)
+    new_schools: list[dict[str, Any]] = field(default_factory=list)
 
     def problem(self, *, row: int, column: str, code: str, message: str) -> None:
         self.problems.append(Problem(row=row, column=column, code=code, message=message))
@@ -104,6 +108,8 @@ class ImportReport:
         data["unheaded_rows"] = self.unheaded_rows
         data["urns_recorded"] = [[pk, urn] for pk, urn in self.urns_recorded]
         data["rejected_rows"] = [[row, cells, why] for row, cells, why in self.rejected_rows]
+        data["new_districts"] = dict(self.new_districts)
+        data["new_schools"] = self.new_schools
         return data
 
     @classmethod
@@ -129,6 +135,8 @@ class ImportReport:
         report.headers = list(data.get("headers", []))
         report.rejected_rows = [(r, list(c), w) for r, c, w in data.get("rejected_rows", [])]
         report.urns_recorded = [(pk, urn) for pk, urn in data.get("urns_recorded", [])]
+        report.new_districts = Counter(data.get("new_districts", {}))
+        report.new_schools = list(data.get("new_schools", []))
         return report
 
     @property

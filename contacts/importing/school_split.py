@@ -128,7 +128,9 @@ def _stored_rows(batch: ImportBatch):
     """(email, URN, school name, district name) of each stored row with a URN."""
     report = batch.report or {}
     try:
-        columns = columns_map(list(report.get("headers", [])))
+        columns = columns_map(
+            list(report.get("headers", [])), (batch.options or {}).get("columns") or None
+        )
     except FileError:
         return
     at = columns.index

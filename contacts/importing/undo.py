@@ -41,6 +41,29 @@ def _untouched(contacts, batch: ImportBatch):
     )
 
 
+def import_batch_undo_plan(*, batch: ImportBatch) -> dict[str, int]:
+    """What undoing ``batch`` now would do, for the confirmation page (nothing changes):
+    the same rules as ``import_batch_undo``."""
+    created = Contact.objects.filter(source_import=batch)
+    removable = _untouched(created, batch).count() if batch.finished_at else 0
+    changes = ImportChange.objects.filter(batch=batch)
+    restorable = (
+        _untouched(Contact.objects.filter(pk__in=changes.values("contact_id")), batch).count()
+        if batch.finished_at
+        else 0
+    )
+    changed = changes.values("contact_id").distinct().count()
+    created_total = created.count()
+    return {
+        "contacts_removed": removable,
+        "contacts_kept": created_total - removable,
+        "contacts_restored": restorable,
+        "changes_kept": changed - restorable,
+        "schools_created": len(batch.created_objects.get("schools", [])),
+        "districts_created": len(batch.created_objects.get("districts", [])),
+    }
+
+
 @transaction.atomic
 def import_batch_undo(*, batch: ImportBatch, actor) -> dict[str, int]:
     """Take an import back out; returns what was removed, restored and kept."""

@@ -374,6 +374,52 @@ MATRIX = {
         "GET school_a": "L 200 200 200 404",
         "GET school_b": "L 200 404 404 200",
     },
+    # organiser workspace
+    # Imports in the app: organisers only (others 403). The steps after the upload
+    # carry a signed token; without one the step is refused (403) for everyone.
+    "contacts/import/": {
+        "GET -": "L 200 403 403 403",
+        "POST - no_file": "L 400 403 403 403",
+    },
+    "contacts/import/columns/": {"GET -": "L 403 403 403 403"},
+    "contacts/import/preview/": {
+        "GET -": "L 403 403 403 403",
+        "POST - empty": "L 403 403 403 403",
+    },
+    "contacts/import/confirm/": {
+        "GET -": "L 405 403 403 403",
+        "POST - empty": "L 403 403 403 403",
+    },
+    # Only a previewed (queued) import is confirmed by POST; the world's is finished.
+    "contacts/import/<int:pk>/": {
+        "GET batch": "L 200 403 403 403",
+        "POST batch empty": "L 404 403 403 403",
+    },
+    "contacts/import/<int:pk>/rejected.<str:file_format>": {
+        "GET batch_csv": "L 200 403 403 403",
+    },
+    # The world's batch never finished, so undo refuses it with a message.
+    "contacts/import/<int:pk>/undo/": {
+        "GET batch": "L 200 403 403 403",
+        "POST batch empty": "L 302 403 403 403",
+    },
+    # Team, invitations, campaign settings and the audit trail: organisers only.
+    "team/": {"GET -": "L 200 403 403 403", "POST - empty": "L 400 403 403 403"},
+    "team/<int:pk>/": {
+        "GET user_lead_a": "L 200 403 403 403",
+        "GET user_organiser": "L 200 403 403 403",
+        "POST user_lead_a empty": "L 400 403 403 403",
+    },
+    "team/<int:pk>/active/": {
+        "GET user_lead_a": "L 405 403 403 403",
+        "POST user_lead_a empty": "L 302 403 403 403",
+    },
+    "settings/": {"GET -": "L 200 403 403 403", "POST - empty": "L 400 403 403 403"},
+    "audit/": {"GET -": "L 200 403 403 403"},
+    "audit/export.csv": {"GET -": "L 200 403 403 403"},
+    # An invitation link is for whoever holds it; a bad one is gone (410) for all.
+    "accounts/invitation/<str:token>/": {"GET bad_token": "410 410 410 410 410"},
+    # end of organiser workspace
     # mailings
     "mailings/<int:pk>/preview/": {
         "GET drive_a": "L 200 200 404 404",

@@ -224,7 +224,7 @@ def test_a_running_import_publishes_progress_outside_its_transaction(
 
     # Published while the import's transaction was still open, then cleared.
     assert published and all(key == f"import-progress:{batch.pk}" for key, _ in published)
-    done, total = published[-1][1]
+    done, total, _read, _written = published[-1][1]
     assert 0 < done <= total
     assert HUEY.get(f"import-progress:{batch.pk}", peek=True) is None
 
