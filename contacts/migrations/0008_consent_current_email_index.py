@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts', '0006_merge_0004_email_change_0005_tag_tally'),
+        ('contacts', '0007_import_column_mapping'),
     ]
 
     operations = [
