@@ -171,6 +171,12 @@ PHRASES: dict[str, Callable[[AuditEvent, str], str]] = {
         f"{who} approved the drive {e.target_label} "
         f"({_n(e.counts.get('audience'), 'supporter')} to email)"
     ),
+    A.DRIVE_RECONCILE: lambda e, who: (
+        f"{who} asked the ESP about the unknown rows of {e.target_label}: "
+        f"{_n(e.counts.get('proven_sent'), 'proven sent', 'proven sent')}, "
+        f"{_n(e.counts.get('proven_not_sent'), 'proven not sent', 'proven not sent')}, "
+        f"{_n(e.counts.get('still_unknown'), 'still unknown', 'still unknown')}"
+    ),
     A.CANVASS_PRINT: _canvass_print,
     A.EXPORT: _export,
     A.ROLE_CHANGE: _role_change,

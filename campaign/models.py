@@ -120,6 +120,7 @@ class AuditEvent(models.Model):
         IMPORT_UNDO = "import_undo", "Import undone"
         DRIVE_START = "drive_start", "Drive started"
         DRIVE_APPROVE = "drive_approve", "Drive approved"
+        DRIVE_RECONCILE = "drive_reconcile", "Drive reconciled with the ESP"
         CANVASS_PRINT = "canvass_print", "Canvass sheet printed"
         EXPORT = "export", "Export"
         ROLE_CHANGE = "role_change", "Role changed"

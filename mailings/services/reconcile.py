@@ -317,6 +317,7 @@ def mailing_reconcile(*, actor, mailing: Mailing, log: EspLog | None = None) -> 
     if log is None:
         result.note = UNSUPPORTED.get(esp_name, f"{esp_name} has no API to ask")
         result.still_unknown = rows.count()
+        _audit(actor=actor, mailing=mailing, result=result)
         return result
     calls: dict[tuple, list[UnsureRow]] = {}
     for pk, email, claim, claimed_at, lease_until in rows.order_by("pk").values_list(
@@ -361,4 +362,23 @@ def mailing_reconcile(*, actor, mailing: Mailing, log: EspLog | None = None) -> 
             "may not show them yet. Ask again later."
         )
     logger.info("Drive %s reconciled with %s: %s", mailing.pk, esp_name, result.as_dict())
+    _audit(actor=actor, mailing=mailing, result=result)
     return result
+
+
+def _audit(*, actor, mailing: Mailing, result: ReconcileResult) -> None:
+    from campaign.models import AuditEvent
+    from campaign.services import audit_record
+
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.DRIVE_RECONCILE,
+        target=mailing,
+        counts={
+            "checked": result.checked,
+            "proven_sent": result.proven_sent,
+            "proven_not_sent": result.proven_not_sent,
+            "still_unknown": result.still_unknown,
+        },
+        detail={"esp": result.esp, "errors": result.errors[:5], "note": result.note},
+    )

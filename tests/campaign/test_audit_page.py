@@ -41,6 +41,12 @@ EXAMPLES = {
         {},
         "lead_a approved the drive TARGET (1,200 supporters to email)",
     ),
+    A.DRIVE_RECONCILE: (
+        {"checked": 40, "proven_sent": 37, "proven_not_sent": 2, "still_unknown": 1},
+        {"esp": "Mailgun"},
+        "lead_a asked the ESP about the unknown rows of TARGET: 37 proven sent, "
+        "2 proven not sent, 1 still unknown",
+    ),
     A.CANVASS_PRINT: (
         {"rows": 6, "pages": 1},
         {"sheet_code": "X", "with_email": False, "via": "web", "format": "pdf"},

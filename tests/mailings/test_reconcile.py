@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.utils import timezone
 
+from campaign.models import AuditEvent
 from mailings.fake_esp import FakeESPServer, read_log
 from mailings.models import Mailing, Recipient
 from mailings.selectors import mailing_unknown_figures
@@ -107,6 +108,14 @@ def test_reconciling_proves_which_unknown_rows_were_sent_and_which_never_were(
 
     result = mailing_reconcile(actor=organiser, mailing=drive)
     assert (result.checked, result.proven_sent, result.proven_not_sent) == (6, 3, 3)
+    (event,) = AuditEvent.objects.filter(action=AuditEvent.Action.DRIVE_RECONCILE)
+    assert (event.actor, event.target_id) == (organiser, str(drive.pk))
+    assert event.counts == {
+        "checked": 6,
+        "proven_sent": 3,
+        "proven_not_sent": 3,
+        "still_unknown": 0,
+    }
     assert mailing_unknown_figures(mailing=drive) == {
         "proven_sent": 3,
         "proven_not_sent": 3,
