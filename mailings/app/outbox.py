@@ -95,7 +95,7 @@ def outbox_detail(request, message_id: str):
                 (name, value) for name, value in parsed.items() if not name.startswith("X-Outbox-")
             ],
             "text": text.get_content() if text else "",
-            "has_html": html is not None,
+            "html": html.get_content() if html is not None else None,
         },
     )
 
