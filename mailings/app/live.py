@@ -79,6 +79,8 @@ def drive_detail(request, pk: int):
         "threshold": settings.MAILING_APPROVAL_THRESHOLD,
     }
     if request.htmx and request.GET.get("panel") == "progress":
+        # The heading's state badge changes with it (an out-of-band swap).
+        context["partial"] = True
         return render(request, "mailings/partials/drive_progress.html", context)
     if mailing.status in (Status.DRAFT, Status.SCHEDULED, Status.AWAITING_APPROVAL):
         raw = request.GET.get("contact", "")
