@@ -254,3 +254,77 @@ def test_the_report_counts_only_supporters_the_viewer_may_see_now(
     assert "1 recipient you can see" in mine.content.decode()
     everyone = client_for(organiser).get(reverse("drive-report", args=[sent_drive.pk]))
     assert "2 recipients you can see" in everyone.content.decode()
+
+
+def test_the_drive_list_is_scoped_and_filters_by_state(client_for, volunteer, organiser, campaign):
+    mine = mailing_create(actor=volunteer, name="Mine", subject="Hi", body="Vote")
+    theirs = mailing_create(actor=organiser, name="Organiser's own", subject="Hi", body="Vote")
+    Mailing.objects.filter(pk=theirs.pk).update(status=Mailing.Status.DONE)
+    listed = client_for(volunteer).get(reverse("drive-list")).content.decode()
+    assert "Mine" in listed and "Organiser&#x27;s own" not in listed and "New drive" in listed
+    client = client_for(organiser)
+    done = client.get(reverse("drive-list") + "?state=done").content.decode()
+    assert "Organiser&#x27;s own" in done and f"/drives/{mine.pk}/" not in done
+
+
+def test_the_live_panel_polls_while_sending_and_stops_when_done(client_for, volunteer, campaign):
+    drive = mailing_create(actor=volunteer, name="Live", subject="Hi", body="Vote")
+    Mailing.objects.filter(pk=drive.pk).update(status=Mailing.Status.SENDING)
+    client = client_for(volunteer)
+    url = reverse("drive-detail", args=[drive.pk]) + "?panel=progress"
+    sending = client.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert 'hx-trigger="every 1s"' in sending and 'hx-swap-oob="true"' in sending
+    assert "<html" not in sending
+    Mailing.objects.filter(pk=drive.pk).update(status=Mailing.Status.DONE)
+    done = client.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert "every 1s" not in done and "Done" in done
+
+
+def test_organisers_send_unknown_rows_again_from_the_drive_page_and_it_is_audited(
+    client_for, volunteer, organiser, campaign, contact_a, django_capture_on_commit_callbacks
+):
+    drive = mailing_create(actor=volunteer, name="Cut off", subject="Hi", body="Vote")
+    Mailing.objects.filter(pk=drive.pk).update(status=Mailing.Status.DONE)
+    row = Recipient.objects.create(
+        mailing=drive,
+        contact=contact_a,
+        email=contact_a.email,
+        email_hash=contact_a.email_hash,
+        status=Recipient.Status.UNKNOWN,
+        error="The sending task stopped mid-send",
+    )
+    page = client_for(volunteer).get(reverse("drive-detail", args=[drive.pk])).content.decode()
+    assert "Unknown rows to review" in page and 'name="row"' not in page
+    refused = client_for(volunteer).post(
+        reverse("drive-send-again", args=[drive.pk]), {"row": row.pk}
+    )
+    assert refused.status_code == 403
+    organiser_page = client_for(organiser).get(reverse("drive-detail", args=[drive.pk]))
+    assert f'value="{row.pk}"' in organiser_page.content.decode()
+    with django_capture_on_commit_callbacks(execute=False):
+        client_for(organiser).post(reverse("drive-send-again", args=[drive.pk]), {"row": row.pk})
+    row.refresh_from_db()
+    assert row.status == Recipient.Status.QUEUED and "after review" in row.error
+    assert AuditEvent.objects.filter(
+        action=AuditEvent.Action.DRIVE_START, target_id=str(drive.pk), actor=organiser
+    ).exists()
+
+
+def test_the_outbox_shows_others_only_their_own_test_messages(
+    client_for, volunteer, organiser, campaign, contact_a, settings, tmp_path
+):
+    from mailings.services import mailing_test_send
+
+    settings.EMAIL_BACKEND = "campaign.email.outbox.OutboxBackend"
+    settings.OUTBOX_DIR = tmp_path
+    drive = mailing_create(actor=volunteer, name="T", subject="Hi {{ first_name }}", body="Vote")
+    mailing_test_send(actor=volunteer, mailing=drive, contact=contact_a)
+    mailing_test_send(actor=organiser, mailing=drive, contact=contact_a)
+    mail.EmailMessage("Supporter mail", "x", None, [contact_a.email]).send()
+    mine = client_for(volunteer).get(reverse("outbox")).content.decode()
+    assert mine.count("[TEST] Hi Siân") == 1 and "Supporter mail" not in mine
+    assert organiser.email not in mine and contact_a.email not in mine
+    everything = client_for(organiser).get(reverse("outbox")).content.decode()
+    assert everything.count("[TEST] Hi Siân") == 2 and "Supporter mail" in everything
+    found = client_for(organiser).get(reverse("outbox") + f"?q={contact_a.email}").content.decode()
+    assert "Supporter mail" in found and "[TEST]" not in found

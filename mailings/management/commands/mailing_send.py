@@ -9,7 +9,6 @@ from mailings.models import Mailing
 from mailings.selectors import mailing_is_settled, mailing_progress
 from mailings.services import mailing_start
 
-
 # A consumer records a heartbeat every minute (campaign.tasks.consumer_heartbeat): none
 # for this long means nothing is taking the drive's batches off the queue.
 CONSUMER_SILENT_SECONDS = 150
