@@ -81,6 +81,7 @@ def test_a_volunteer_composes_previews_tests_and_sends_a_drive(
     screenshot,
     strict_csp,
     assert_fits_width,
+    assert_accessible,
     district_a,
     school_a,
     viewport,
@@ -139,6 +140,7 @@ def test_a_volunteer_composes_previews_tests_and_sends_a_drive(
     expect(page.locator("#preview-text")).to_contain_text("Dear Eluned,")
     screenshot(page, "drive-composer", viewport)
     assert_fits_width(page)
+    assert_accessible(page)
 
     page.get_by_role("button", name="Save draft").click()
     expect(page.locator("#drive-state")).to_have_text("Draft")
@@ -165,6 +167,7 @@ def test_a_volunteer_composes_previews_tests_and_sends_a_drive(
     expect(page.locator("#count-sent")).to_have_text(str(both))
     screenshot(page, "drive-done", viewport)
     assert_fits_width(page)
+    assert_accessible(page)
     assert violations() == []
 
     with worker.lock:
