@@ -328,3 +328,30 @@ def test_the_outbox_shows_others_only_their_own_test_messages(
     assert everything.count("[TEST] Hi Siân") == 2 and "Supporter mail" in everything
     found = client_for(organiser).get(reverse("outbox") + f"?q={contact_a.email}").content.decode()
     assert "Supporter mail" in found and "[TEST]" not in found
+
+
+def test_the_confirmation_step_schedules_for_later_or_says_what_is_wrong(
+    client_for, volunteer, campaign, contact_a
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    drive = mailing_create(actor=volunteer, name="Later", subject="Hi {{ first_name }}", body="x")
+    client = client_for(volunteer)
+    page = client.get(reverse("drive-confirm", args=[drive.pk])).content.decode()
+    assert '<strong id="confirm-count">1</strong> supporter' in page
+    assert f"{campaign.sender_name} &lt;{campaign.sender_email}&gt;" in page
+    assert "Hi {{ first_name }}" in page
+    url = reverse("drive-confirm", args=[drive.pk])
+    past = timezone.localtime() - timedelta(hours=1)
+    refused = client.post(url, {"when": "later", "scheduled_for": past.strftime("%Y-%m-%dT%H:%M")})
+    assert refused.status_code == 200 and "Choose a time in the future." in refused.content.decode()
+    missing = client.post(url, {"when": "later"})
+    assert "Choose when to send it." in missing.content.decode()
+    at = (timezone.localtime() + timedelta(days=1)).replace(second=0, microsecond=0)
+    done = client.post(url, {"when": "later", "scheduled_for": at.strftime("%Y-%m-%dT%H:%M")})
+    assert done.status_code == 302
+    drive.refresh_from_db()
+    assert drive.status == Mailing.Status.SCHEDULED and drive.scheduled_for == at
+    assert not Recipient.objects.filter(mailing=drive).exists()
