@@ -249,6 +249,14 @@ def test_a_big_drive_waits_for_an_organiser_who_approves_it_and_it_sends(
     with worker.lock:
         drive.refresh_from_db()
     assert drive.status == Mailing.Status.DONE and drive.approved_by == organiser
+    organiser_page.get_by_role("link", name="Report").click()
+    funnel = organiser_page.get_by_role("region", name="Delivery funnel")
+    expect(funnel.locator("svg text").first).to_have_text(f"Sent: {size}")
+    expect(
+        organiser_page.get_by_role("link", name="Download each recipient's status (CSV)")
+    ).to_be_visible()
+    screenshot(organiser_page, "drive-report", viewport)
+    assert_fits_width(organiser_page)
     page.goto(f"/drives/{drive.pk}/")
     expect(page.locator("#drive-state")).to_have_text("Done")
 

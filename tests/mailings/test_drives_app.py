@@ -355,3 +355,17 @@ def test_the_confirmation_step_schedules_for_later_or_says_what_is_wrong(
     drive.refresh_from_db()
     assert drive.status == Mailing.Status.SCHEDULED and drive.scheduled_for == at
     assert not Recipient.objects.filter(mailing=drive).exists()
+
+
+def test_the_live_page_says_why_the_guard_paused_a_drive(client_for, volunteer, campaign):
+    from django.utils import timezone
+
+    from mailings.models import MailingGuard
+
+    drive = mailing_create(actor=volunteer, name="Guarded", subject="Hi", body="Vote")
+    reason = "Spam complaints at 0.6% of 500 delivered or bounced (limit 0.3%)"
+    Mailing.objects.filter(pk=drive.pk).update(status=Mailing.Status.PAUSED, status_reason=reason)
+    MailingGuard.objects.create(mailing=drive, paused_at=timezone.now(), reason=reason)
+    page = client_for(volunteer).get(reverse("drive-detail", args=[drive.pk])).content.decode()
+    assert f"Paused automatically: {reason}" in page
+    assert reverse("drive-resume", args=[drive.pk]) in page
