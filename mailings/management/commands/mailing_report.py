@@ -35,8 +35,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         user = user_named(options["username"]) if options["username"] else None
-        mailing = mailing_by_id(options["mailing_id"], user=user)
-        report = drive_report(mailing=mailing, viewer=user)
+        report = drive_report(mailing=mailing_by_id(options["mailing_id"], user=user))
         if options["json"]:
             self.stdout.write(json.dumps(report))
             return

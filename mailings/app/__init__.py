@@ -1,1 +1,0 @@
-"""The drives web app: list, composer, approval, live drive page, report, outbox."""
