@@ -284,8 +284,10 @@ class Topology:
         """Start the fake ESP, the consumers and the web workers; return once all answer."""
         self._spawn(
             "fake-esp",
-            ["-m", "mailings.fake_esp", "--port", str(self.esp_port), "--api-key"]
-            + [self.esp_api_key, "--log", str(self.esp_log)],
+            # "=" form: a token_urlsafe key may begin with "-", which argparse
+            # would otherwise read as an option.
+            ["-m", "mailings.fake_esp", "--port", str(self.esp_port)]
+            + [f"--api-key={self.esp_api_key}", "--log", str(self.esp_log)],
         )
         for n, name in enumerate(self.consumer_names()):
             periodic = [] if n == 0 else ["--no-periodic"]
