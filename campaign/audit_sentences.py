@@ -171,6 +171,23 @@ PHRASES: dict[str, Callable[[AuditEvent, str], str]] = {
         f"{who} approved the drive {e.target_label} "
         f"({_n(e.counts.get('audience'), 'supporter')} to email)"
     ),
+    A.DRIVE_APPROVAL_REQUEST: lambda e, who: (
+        f"{who} asked organisers to approve the drive {e.target_label} "
+        f"({_n(e.counts.get('audience'), 'supporter')} to email)"
+    ),
+    A.DRIVE_SEND_BACK: lambda e, who: (
+        f"{who} sent the drive {e.target_label} back for changes"
+        + (f": “{e.detail['comment']}”" if e.detail.get("comment") else "")
+    ),
+    A.DRIVE_PAUSE: lambda e, who: (
+        f"{who} paused the drive {e.target_label}"
+        + (f" ({e.detail['reason']})" if e.detail.get("reason") else "")
+    ),
+    A.DRIVE_RESUME: lambda e, who: f"{who} resumed the drive {e.target_label}",
+    A.DRIVE_CANCEL: lambda e, who: (
+        f"{who} cancelled the drive {e.target_label}"
+        + (f" ({e.detail['reason']})" if e.detail.get("reason") else "")
+    ),
     A.DRIVE_RECONCILE: lambda e, who: (
         f"{who} asked the ESP about the unknown rows of {e.target_label}: "
         f"{_n(e.counts.get('proven_sent'), 'proven sent', 'proven sent')}, "

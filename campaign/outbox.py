@@ -76,3 +76,38 @@ def outbox_get(
     with matches[0].open("rb") as handle:
         parsed = BytesParser(policy=policy.default).parse(handle)
     return _summary(matches[0], parsed), parsed
+
+
+# A filtered read (a search, or one person's own messages) parses headers newest first
+# and stops here: the embedded outbox is for trying Turnout out, not for 100,000 sends.
+SCAN_LIMIT = 20_000
+
+
+def outbox_find(
+    keep, *, offset: int = 0, limit: int = 50, outbox_dir: Path | None = None
+) -> tuple[list[OutboxMessage], bool]:
+    """Newest first, the messages ``keep(summary)`` accepts, one page of them; and
+    whether there are more after it (or the scan stopped at SCAN_LIMIT files)."""
+    directory = Path(outbox_dir or settings.OUTBOX_DIR)
+    if not directory.is_dir():
+        return [], False
+    names = sorted((e.name for e in directory.iterdir() if e.suffix == ".eml"), reverse=True)
+    parser = BytesParser(policy=policy.default)
+    found: list[OutboxMessage] = []
+    skipped = 0
+    for name in names[:SCAN_LIMIT]:
+        path = directory / name
+        try:
+            with path.open("rb") as handle:
+                summary = _summary(path, parser.parse(handle, headersonly=True))
+        except FileNotFoundError:
+            continue
+        if not keep(summary):
+            continue
+        if skipped < offset:
+            skipped += 1
+            continue
+        if len(found) == limit:
+            return found, True
+        found.append(summary)
+    return found, len(names) > SCAN_LIMIT

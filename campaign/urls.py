@@ -5,6 +5,7 @@ from campaign import views, views_audit, views_team
 from campaign.canvass import views as canvass_views
 from campaign.security.webhooks import tracking_urlpatterns
 from mailings import views as mailing_views
+from mailings.app import outbox as outbox_views
 
 handler403 = "campaign.errors.permission_denied"
 handler404 = "campaign.errors.page_not_found"
@@ -29,12 +30,13 @@ urlpatterns = [
     path("anymail/", include((tracking_urlpatterns(), "anymail"))),
     path("contacts/", include("contacts.urls")),
     path("mailings/", include("mailings.urls")),
+    path("drives/", include("mailings.app.urls")),
     path("u/<str:token>/", mailing_views.unsubscribe, name="unsubscribe"),
     path("canvass/", include("campaign.canvass.urls")),
     path("voted/<str:token>/", canvass_views.voted, name="voted"),
-    path("outbox/", views.outbox_list, name="outbox"),
-    path("outbox/<str:message_id>/", views.outbox_detail, name="outbox-message"),
-    path("outbox/<str:message_id>/html/", views.outbox_html, name="outbox-message-html"),
+    path("outbox/", outbox_views.outbox_list, name="outbox"),
+    path("outbox/<str:message_id>/", outbox_views.outbox_detail, name="outbox-message"),
+    path("outbox/<str:message_id>/html/", outbox_views.outbox_html, name="outbox-message-html"),
     path("healthz", views.healthz, name="healthz"),
     # The organiser's workspace: team, campaign settings, audit trail.
     path("team/", views_team.team, name="team"),

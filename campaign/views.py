@@ -2,20 +2,18 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import connection
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from huey.contrib.djhuey import HUEY
 
-from campaign import outbox, selectors
+from campaign import selectors
 from campaign.charts import turnout_chart
 from campaign.decorators import role_required, team_required
 from campaign.roles import Role, scope_for
-from campaign.security.decorators import sandboxed_frame
 from campaign.selectors import campaign_active
 from campaign.tasks import consumer_last_seen
 from contacts.selectors import contact_counts
@@ -87,50 +85,6 @@ def drive_approve(request, pk: int):
             request, f"Approved “{mailing.name}”: it is now {mailing.get_status_display().lower()}."
         )
     return redirect("home")
-
-
-@role_required(Role.ORGANISER)
-def outbox_list(request):
-    paginator = Paginator(range(outbox.outbox_count()), 50)
-    page = paginator.get_page(request.GET.get("page"))
-    # Not "messages": that name is Django's messages framework in base.html.
-    outbox_messages = outbox.outbox_page(
-        offset=page.start_index() - 1 if page.object_list else 0, limit=50
-    )
-    return render(
-        request, "campaign/outbox_list.html", {"page": page, "outbox_messages": outbox_messages}
-    )
-
-
-@role_required(Role.ORGANISER)
-def outbox_detail(request, message_id: str):
-    found = outbox.outbox_get(message_id)
-    if found is None:
-        raise Http404("No such message.")
-    summary, parsed = found
-    text = parsed.get_body(preferencelist=("plain",))
-    html = parsed.get_body(preferencelist=("html",))
-    return render(
-        request,
-        "campaign/outbox_detail.html",
-        {
-            "message": summary,
-            "headers": list(parsed.items()),
-            "text": text.get_content() if text else "",
-            "has_html": html is not None,
-        },
-    )
-
-
-@sandboxed_frame
-@role_required(Role.ORGANISER)
-def outbox_html(request, message_id: str):
-    found = outbox.outbox_get(message_id)
-    html = found[1].get_body(preferencelist=("html",)) if found else None
-    if html is None:
-        raise Http404("No such message.")
-    # Shown as a recipient would see it, inside the sandbox policy of @sandboxed_frame.
-    return HttpResponse(html.get_content(), content_type="text/html; charset=utf-8")
 
 
 @require_GET

@@ -271,7 +271,7 @@ class MailingAdmin(ScopedModelAdmin):
 
     def report_view(self, request, object_id):
         mailing = self._visible(request, object_id)
-        report = drive_report(mailing=mailing)
+        report = drive_report(mailing=mailing, viewer=request.user)
         counts, rates = report["counts"], report["rates"]
         lines = [
             ("Sent", report["sent"], None, ""),
@@ -303,7 +303,7 @@ class MailingAdmin(ScopedModelAdmin):
             actor=request.user,
             what="drive recipient statuses",
             headers=STATUS_HEADERS,
-            rows=list(drive_recipient_statuses(mailing=mailing)),
+            rows=list(drive_recipient_statuses(mailing=mailing, viewer=request.user)),
             file_name=f"drive-{mailing.pk}-recipients",
             target=mailing,
         )

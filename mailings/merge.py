@@ -115,6 +115,27 @@ def merge_check(text: str, *, field_label: str = "body") -> list[str]:
     return used
 
 
+def unknown_fields(text: str) -> list[str]:
+    """Names written as merge fields in ``text`` that are not fields, in order, once each."""
+    found: list[str] = []
+    for match in _FIELD.finditer(text):
+        name = _NAME.match(match.group(1))
+        if name and name.group(1) not in FIELDS and name.group(1) not in found:
+            found.append(name.group(1))
+    return found
+
+
+def suggest_field(name: str) -> str | None:
+    """The merge field a misspelt ``name`` most likely meant (None if nothing is close)."""
+    from difflib import get_close_matches
+
+    lowered = name.lower()
+    if lowered in FIELDS:
+        return lowered
+    close = get_close_matches(lowered, list(FIELDS), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 @dataclass(frozen=True)
 class Template:
     """A compiled drive: subject, HTML and text with neutral ``{{field}}`` markers."""

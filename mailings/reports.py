@@ -1,7 +1,11 @@
 """Drive reports: what happened to a drive after it left (reads only).
 
-Used by the admin's report page, ``manage.py mailing_report`` and, later, the
-volunteers' web app. Callers pass a drive they got through ``visible_to``.
+Used by the admin's report page, ``manage.py mailing_report`` and the drives app.
+Callers pass a drive they got through ``visible_to`` and the ``viewer``: every figure
+and row is of the recipients that viewer may see *now* (``Contact.objects.visible_to``
+at the moment of reading), so a volunteer whose districts were taken away no longer
+reads, or downloads, those supporters. ``viewer=None`` (management commands run by
+whoever holds the server) means every recipient.
 Counts are of distinct recipients (an ESP may report one open many times).
 """
 
@@ -11,11 +15,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncHour
 
+from campaign.roles import scope_for
+from contacts.models import Contact, GotvEvent
 from mailings.models import DeliveryEvent, Mailing, Recipient
-from mailings.selectors import mailing_progress
 
 Type = DeliveryEvent.Type
 Bounce = DeliveryEvent.Bounce
@@ -36,9 +41,52 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part * 100.0 / whole, 2) if whole else None
 
 
-def drive_report(*, mailing: Mailing) -> dict:
-    """Counts, rates and an hourly timeline of a drive's delivery events."""
-    progress = mailing_progress(mailing=mailing)
+def report_recipients(*, mailing: Mailing, viewer) -> QuerySet[Recipient]:
+    """The drive's rows ``viewer`` may see now (every row for ``viewer=None``)."""
+    rows = Recipient.objects.filter(mailing=mailing)
+    if viewer is None or scope_for(viewer).sees_everything:
+        return rows
+    return rows.filter(contact__in=Contact.objects.visible_to(viewer).values("pk"))
+
+
+def _recipient_events(*, mailing: Mailing, viewer) -> QuerySet[DeliveryEvent]:
+    """The drive's events about a recipient ``viewer`` may see now."""
+    events = DeliveryEvent.objects.filter(mailing=mailing, recipient__isnull=False)
+    if viewer is None or scope_for(viewer).sees_everything:
+        return events
+    return events.filter(
+        recipient__in=report_recipients(mailing=mailing, viewer=viewer).values("pk")
+    )
+
+
+def _progress(rows: QuerySet[Recipient]) -> dict[str, int]:
+    counts = dict.fromkeys(Recipient.Status.values, 0)
+    counts.update(dict(rows.order_by().values_list("status").annotate(n=Count("pk"))))
+    return counts
+
+
+def voted_clicks(*, mailing: Mailing, rows: QuerySet[Recipient]) -> int:
+    """Recipients who recorded "I have voted" from an email link since the drive began."""
+    if mailing.started_at is None:
+        return 0
+    return (
+        GotvEvent.objects.filter(
+            method=GotvEvent.Method.EMAIL_LINK,
+            status=Contact.Gotv.VOTED,
+            created_at__gte=mailing.started_at,
+            contact_id__in=rows.exclude(contact=None).values("contact_id"),
+        )
+        .values("contact_id")
+        .distinct()
+        .count()
+    )
+
+
+def drive_report(*, mailing: Mailing, viewer) -> dict:
+    """Counts, rates and an hourly timeline of a drive's delivery events, of the
+    recipients ``viewer`` may see now."""
+    rows = report_recipients(mailing=mailing, viewer=viewer)
+    progress = _progress(rows)
     per_recipient = {
         "delivered": Q(event_type=Type.DELIVERED),
         "hard_bounced": Q(bounce=Bounce.HARD),
@@ -49,7 +97,7 @@ def drive_report(*, mailing: Mailing) -> dict:
         "opened": Q(event_type=Type.OPENED),
         "clicked": Q(event_type=Type.CLICKED),
     }
-    events = DeliveryEvent.objects.filter(mailing=mailing, recipient__isnull=False)
+    events = _recipient_events(mailing=mailing, viewer=viewer)
     counts = events.aggregate(
         events=Count("pk"),
         reached=Count(
@@ -78,20 +126,24 @@ def drive_report(*, mailing: Mailing) -> dict:
         "name": mailing.name,
         "status": mailing.status,
         "status_reason": mailing.status_reason,
-        "recipients": mailing.recipient_count,
+        "recipients": sum(progress.values()),
         "progress": progress,
         "sent": sent,
         "counts": counts,
         "rates": rates,
-        "timeline": drive_timeline(mailing=mailing),
+        "voted_clicks": voted_clicks(mailing=mailing, rows=rows),
+        "timeline": drive_timeline(mailing=mailing, viewer=viewer),
     }
 
 
-def drive_timeline(*, mailing: Mailing) -> list[dict]:
+def drive_timeline(*, mailing: Mailing, viewer) -> list[dict]:
     """Events per hour (UTC), each hour with a count per event type."""
+    if viewer is None or scope_for(viewer).sees_everything:
+        events = DeliveryEvent.objects.filter(mailing=mailing)
+    else:
+        events = _recipient_events(mailing=mailing, viewer=viewer)
     rows = (
-        DeliveryEvent.objects.filter(mailing=mailing)
-        .annotate(hour=TruncHour("occurred_at", tzinfo=UTC))
+        events.annotate(hour=TruncHour("occurred_at", tzinfo=UTC))
         .order_by()
         .values_list("hour", "event_type")
         .annotate(n=Count("pk"))
@@ -182,13 +234,15 @@ _PRECEDENCE = [
 ]
 
 
-def drive_recipient_statuses(*, mailing: Mailing) -> Iterator[list]:
-    """One row per recipient (STATUS_HEADERS): send status and delivery outcome."""
+def drive_recipient_statuses(*, mailing: Mailing, viewer) -> Iterator[list]:
+    """One row per recipient ``viewer`` may see now (STATUS_HEADERS): send status and
+    delivery outcome."""
+    recipients = report_recipients(mailing=mailing, viewer=viewer)
     seen: dict[int, set[str]] = {}
     bounce: dict[int, str] = {}
     last: dict[int, datetime] = {}
     events = (
-        DeliveryEvent.objects.filter(mailing=mailing, recipient__isnull=False)
+        _recipient_events(mailing=mailing, viewer=viewer)
         .order_by()
         .values_list("recipient_id", "event_type", "bounce", "occurred_at")
     )
@@ -198,11 +252,7 @@ def drive_recipient_statuses(*, mailing: Mailing) -> Iterator[list]:
             bounce[recipient_id] = kind
         if recipient_id not in last or occurred > last[recipient_id]:
             last[recipient_id] = occurred
-    rows = (
-        Recipient.objects.filter(mailing=mailing)
-        .order_by("pk")
-        .values_list("pk", "email", "status", "sent_at", "error")
-    )
+    rows = recipients.order_by("pk").values_list("pk", "email", "status", "sent_at", "error")
     for pk, email, status, sent_at, error in rows.iterator(chunk_size=5000):
         types = seen.get(pk, set())
         delivery = next((t for t in _PRECEDENCE if t in types), "")

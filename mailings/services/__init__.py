@@ -1,5 +1,6 @@
 """Writes for email drives. Views, admin, commands and tasks call these."""
 
+from mailings.services.approval import mailing_send_back
 from mailings.services.compose import mailing_create, mailing_update, mailing_validate
 from mailings.services.drive import (
     drive_settle_stragglers,
@@ -30,6 +31,7 @@ __all__ = [
     "mailing_pause",
     "mailing_preview",
     "mailing_resume",
+    "mailing_send_back",
     "mailing_send_again",
     "mailing_start",
     "mailing_test_send",

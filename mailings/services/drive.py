@@ -18,6 +18,7 @@ from campaign.selectors import campaign_active
 from campaign.services import audit_record
 from mailings.models import Mailing, Recipient
 from mailings.selectors import audience_breakdown, audience_contacts
+from mailings.services.approval import mailing_approval_requested
 from mailings.services.compose import mailing_validate
 from mailings.services.sending import (
     mailing_finish_if_settled,
@@ -147,7 +148,9 @@ def mailing_start(*, actor, mailing: Mailing) -> Mailing:
             mailing.approved_by, mailing.approved_at = actor, timezone.now()
         else:
             mailing.status = Status.AWAITING_APPROVAL
-            mailing.save(update_fields=["status", "updated_at"])
+            mailing.status_reason = ""
+            mailing.save(update_fields=["status", "status_reason", "updated_at"])
+            mailing_approval_requested(actor=actor, mailing=mailing, size=size)
             return mailing
     if mailing.scheduled_for and mailing.scheduled_for > timezone.now():
         mailing.status = Status.SCHEDULED
@@ -191,6 +194,12 @@ def mailing_pause(*, actor, mailing: Mailing, reason: str = "") -> Mailing:
         reason or f"Paused by {actor.get_username() if actor else 'the system'}"
     )[:300]
     mailing.save(update_fields=["status", "status_reason", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.DRIVE_PAUSE,
+        target=mailing,
+        detail={"reason": mailing.status_reason},
+    )
     return mailing
 
 
@@ -204,6 +213,7 @@ def mailing_resume(*, actor, mailing: Mailing) -> Mailing:
     mailing.status_reason = ""
     mailing.progress_at = timezone.now()
     mailing.save(update_fields=["status", "status_reason", "progress_at", "updated_at"])
+    audit_record(actor=actor, action=AuditEvent.Action.DRIVE_RESUME, target=mailing)
     _enqueue(mailing.pk, _queued_batches(mailing.pk))
     if not _queued_batches(mailing.pk):
         transaction.on_commit(lambda: mailing_finish_if_settled(mailing_id=mailing.pk))
@@ -227,6 +237,12 @@ def mailing_cancel(*, actor, mailing: Mailing, reason: str = "") -> Mailing:
     )[:300]
     mailing.finished_at = timezone.now()
     mailing.save(update_fields=["status", "status_reason", "finished_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.DRIVE_CANCEL,
+        target=mailing,
+        detail={"reason": mailing.status_reason},
+    )
     # Rows in an ESP call right now are settled by that call: sent, failed, unknown, or
     # (a transient error) cancelled by the release, which waits for this lock.
     drive_settle_stragglers(mailing_id=mailing.pk)
@@ -286,6 +302,7 @@ def mailings_start_due(*, now=None) -> list[int]:
                 # The audience grew past the threshold since it was scheduled.
                 mailing.status = Status.AWAITING_APPROVAL
                 mailing.save(update_fields=["status", "updated_at"])
+                mailing_approval_requested(actor=None, mailing=mailing, size=size)
                 continue
             _launch(mailing=mailing, actor=None)
             started.append(mailing_id)

@@ -55,7 +55,8 @@ def mailing_test_send(*, actor, mailing: Mailing, contact: Contact) -> str:
         body=rendered.text,
         from_email=campaign.from_email if campaign else settings.DEFAULT_FROM_EMAIL,
         to=[actor.email],
-        headers=dict(ONE_CLICK_HEADER),
+        # As a real send carries them (the preview link does nothing when followed).
+        headers={**ONE_CLICK_HEADER, "List-Unsubscribe": f"<{preview_url('u')}>"},
     )
     message.attach_alternative(rendered.html, "text/html")
     message.tags = [f"drive-{mailing.pk}", "test"]

@@ -41,6 +41,23 @@ EXAMPLES = {
         {},
         "lead_a approved the drive TARGET (1,200 supporters to email)",
     ),
+    A.DRIVE_APPROVAL_REQUEST: (
+        {"audience": 120000},
+        {},
+        "lead_a asked organisers to approve the drive TARGET (120,000 supporters to email)",
+    ),
+    A.DRIVE_SEND_BACK: (
+        {},
+        {"comment": "Say which district"},
+        "lead_a sent the drive TARGET back for changes: “Say which district”",
+    ),
+    A.DRIVE_PAUSE: (
+        {},
+        {"reason": "Paused by lead_a"},
+        "lead_a paused the drive TARGET (Paused by lead_a)",
+    ),
+    A.DRIVE_RESUME: ({}, {}, "lead_a resumed the drive TARGET"),
+    A.DRIVE_CANCEL: ({}, {}, "lead_a cancelled the drive TARGET"),
     A.DRIVE_RECONCILE: (
         {"checked": 40, "proven_sent": 37, "proven_not_sent": 2, "still_unknown": 1},
         {"esp": "Mailgun"},

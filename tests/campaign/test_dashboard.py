@@ -281,7 +281,10 @@ def test_volunteer_sees_their_own_drives_with_state_and_a_new_drive_button(
     page = response.content.decode()
     assert "Someone else" not in page
     assert "Awaiting approval" in page
-    assert reverse("admin:mailings_mailing_add") in page
+    # The drives app, not the admin: the new-drive button and each drive's own page.
+    assert reverse("drive-new") in page
+    assert reverse("drive-detail", args=[mine.pk]) in page
+    assert "/admin/mailings/" not in page
 
 
 def test_volunteer_dashboard_has_no_organiser_panels(client_for, volunteer):

@@ -65,15 +65,21 @@ def test_batch_send_keeps_one_message_and_id_per_recipient(tmp_path):
     assert by_id[ids["b@example.org"]].metadata == {"recipient_id": 2}
 
 
-def test_outbox_pages_are_for_organisers_only(client_for, organiser, volunteer, settings, tmp_path):
+def test_only_organisers_read_supporters_messages_in_the_outbox(
+    client_for, organiser, volunteer, settings, tmp_path
+):
     settings.OUTBOX_DIR = tmp_path
     message = send(tmp_path)
     message.send()
     message_id = message.anymail_status.message_id
 
+    # The rest of the team see only the test sends to their own address.
     client = client_for(volunteer)
-    assert client.get("/outbox/").status_code == 403
-    assert client.get(f"/outbox/{message_id}/").status_code == 403
+    listing = client.get("/outbox/")
+    assert listing.status_code == 200
+    assert "Your ballot closes Friday" not in listing.content.decode()
+    assert client.get(f"/outbox/{message_id}/").status_code == 404
+    assert client.get(f"/outbox/{message_id}/html/").status_code == 404
 
     client = client_for(organiser)
     listing = client.get("/outbox/")

@@ -429,6 +429,96 @@ MATRIX = {
         "GET drive_a": "L 200 200 404 404",
         "GET drive_b": "L 200 404 404 404",
     },
+    # drives app: only organisers and volunteers write drives; a volunteer sees their
+    # own drives (404 for anyone else's), leads none (403). Reports and the CSV list
+    # only the supporters the viewer may see at that moment.
+    "drives/": {"GET -": "L 200 200 403 403", "GET -?state=district_a": "L 200 200 403 403"},
+    "drives/new/": {
+        "GET -": "L 200 200 403 403",
+        "POST - new_drive": "L 302 302 403 403",
+        "POST - new_drive_b": "L 302 200 403 403",
+    },
+    "drives/compose/check/": {
+        "GET -": "L 405 405 403 403",
+        "POST - check_text": "L 200 200 403 403",
+    },
+    "drives/compose/audience/": {
+        "GET -": "L 200 200 403 403",
+        "GET -?districts=district_b": "L 200 200 403 403",
+    },
+    "drives/compose/excluded/": {
+        "GET -": "L 200 200 403 403",
+        "GET -?districts=district_b": "L 200 200 403 403",
+    },
+    # Searching a District B name: the volunteer finds nobody.
+    "drives/compose/people/": {"GET url:/drives/compose/people/?q=Tomasz": "L 200 200 403 403"},
+    # Previewing as District B's supporter: the volunteer gets no preview of them.
+    "drives/compose/preview/": {
+        "GET -": "L 405 405 403 403",
+        "POST - preview_b": "L 200 200 403 403",
+    },
+    "drives/<int:pk>/": {
+        "GET drive_a": "L 200 200 403 403",
+        "GET drive_b": "L 200 404 403 403",
+        "GET drive_a_awaiting": "L 200 200 403 403",
+    },
+    "drives/<int:pk>/edit/": {
+        "GET drive_a": "L 200 200 403 403",
+        "GET drive_b": "L 200 404 403 403",
+        "POST drive_a edit_drive_app": "L 302 302 403 403",
+        "POST drive_b edit_drive_app": "L 302 404 403 403",
+    },
+    "drives/<int:pk>/test/": {
+        "GET drive_a": "L 405 405 403 403",
+        "POST drive_a empty": "L 302 302 403 403",
+        "POST drive_b empty": "L 302 404 403 403",
+    },
+    "drives/<int:pk>/send/": {
+        "GET drive_a": "L 200 200 403 403",
+        "GET drive_b": "L 200 404 403 403",
+        "POST drive_a send_now": "L 302 302 403 403",
+        "POST drive_b send_now": "L 302 404 403 403",
+    },
+    "drives/<int:pk>/approve/": {
+        "GET drive_a_awaiting": "L 405 403 403 403",
+        "POST drive_a_awaiting empty": "L 302 403 403 403",
+        "POST drive_b_awaiting empty": "L 302 403 403 403",
+    },
+    "drives/<int:pk>/send-back/": {
+        "GET drive_a_awaiting": "L 405 403 403 403",
+        "POST drive_a_awaiting send_back": "L 302 403 403 403",
+        "POST drive_b_awaiting send_back": "L 302 403 403 403",
+    },
+    "drives/<int:pk>/pause/": {
+        "GET drive_a": "L 200 200 403 403",
+        "GET drive_b": "L 200 404 403 403",
+        "POST drive_a empty": "L 302 302 403 403",
+    },
+    "drives/<int:pk>/resume/": {
+        "GET drive_a": "L 200 200 403 403",
+        "GET drive_b": "L 200 404 403 403",
+        "POST drive_a empty": "L 302 302 403 403",
+    },
+    "drives/<int:pk>/cancel/": {
+        "GET drive_a": "L 200 200 403 403",
+        "GET drive_b": "L 200 404 403 403",
+        "POST drive_a empty": "L 302 302 403 403",
+        "POST drive_b empty": "L 302 404 403 403",
+    },
+    # Sending unknown rows again: organisers only.
+    "drives/<int:pk>/send-again/": {
+        "GET drive_a": "L 405 403 403 403",
+        "POST drive_a empty": "L 302 403 403 403",
+        "POST drive_b empty": "L 302 403 403 403",
+    },
+    "drives/<int:pk>/report/": {
+        "GET drive_a": "L 200 200 403 403",
+        "GET drive_b": "L 200 404 403 403",
+    },
+    "drives/<int:pk>/report.csv": {
+        "GET drive_a": "L 200 200 403 403",
+        "GET drive_b": "L 200 404 403 403",
+    },
     # u
     "u/<str:token>/": {
         "GET unsubscribe_a": "200 200 200 200 200",
@@ -515,10 +605,11 @@ MATRIX = {
         "GET bad_token": "400 400 400 400 400",
         "POST bad_token empty": "400 400 400 400 400",
     },
-    # outbox
-    "outbox/": {"GET -": "L 200 403 403 403"},
-    "outbox/<str:message_id>/": {"GET message": "L 200 403 403 403"},
-    "outbox/<str:message_id>/html/": {"GET message": "L 200 403 403 403"},
+    # outbox: organisers read every message; the rest of the team only the test sends
+    # to their own address (a supporter's message is "not there" for them: 404).
+    "outbox/": {"GET -": "L 200 200 200 200", "GET url:/outbox/?q=sian": "L 200 200 200 200"},
+    "outbox/<str:message_id>/": {"GET message": "L 200 404 404 404"},
+    "outbox/<str:message_id>/html/": {"GET message": "L 200 404 404 404"},
     # healthz
     "healthz": {"GET -": "200 200 200 200 200", "POST - empty": "405 405 405 405 405"},
     # Regular-expression patterns: checked at a literal path.
@@ -562,6 +653,29 @@ BODIES = {
     },
     "edit_member_lead_a": lambda w: {**w["forms"]["member_lead_a"], "role": "organiser"},
     "empty": lambda w: {},
+    # drives app
+    "new_drive": lambda w: {
+        "name": "Matrix drive",
+        "subject": "Hi {{ first_name }}",
+        "body": "Vote",
+        "districts": [w["district_a"].pk],
+    },
+    # A volunteer may not aim a drive at District B: the form says so (200).
+    "new_drive_b": lambda w: {
+        "name": "Matrix drive",
+        "subject": "Hi",
+        "body": "Vote",
+        "districts": [w["district_b"].pk],
+    },
+    "edit_drive_app": lambda w: {"name": "Edited", "subject": "Hi", "body": "Vote"},
+    "check_text": lambda w: {"subject": "Hi {{ frist_name }}", "body": "Vote"},
+    "preview_b": lambda w: {
+        "subject": "Hi {{ first_name }}",
+        "body": "Vote",
+        "preview_contact": w["contact_b"].pk,
+    },
+    "send_now": lambda w: {"when": "now"},
+    "send_back": lambda w: {"comment": "Say who the candidate is."},
 }
 
 # Text that must never appear in a page for a role that may not see that supporter.

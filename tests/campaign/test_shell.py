@@ -186,7 +186,7 @@ def test_each_role_gets_its_own_navigation(client_for, organiser, volunteer, lea
     assert _nav(client_for(organiser).get(reverse("home"))) == [
         ("Dashboard", False),
         ("Supporters", False),
-        ("Drives", True),
+        ("Drives", False),
         ("Canvass", False),
         ("Import", False),
         ("Team", False),
@@ -194,7 +194,7 @@ def test_each_role_gets_its_own_navigation(client_for, organiser, volunteer, lea
     ]
     assert _nav(client_for(volunteer).get(reverse("home"))) == [
         ("Dashboard", False),
-        ("Drives", True),
+        ("Drives", False),
         ("Supporters", False),
     ]
     assert _nav(client_for(lead_a).get(reverse("home"))) == [

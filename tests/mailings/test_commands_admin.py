@@ -144,3 +144,29 @@ def test_preview_shows_the_mail_as_a_contact_in_the_audience_gets_it(
     # Not in the sender's audience, or not the viewer's drive: as if it did not exist.
     assert client.get(f"/mailings/{drive.pk}/preview/?contact={contact_b.pk}").status_code == 404
     assert client_for(lead_a).get(f"/mailings/{drive.pk}/preview/").status_code == 404
+
+
+@pytest.mark.parametrize(("heartbeat", "warned"), [(None, True), (600, True), (5, False)])
+def test_mailing_send_wait_warns_at_once_when_no_consumer_was_seen_recently(
+    capsys, volunteer, campaign, contact_a, heartbeat, warned
+):
+    import time
+
+    from huey.contrib.djhuey import HUEY
+
+    from campaign.tasks import HEARTBEAT_KEY
+    from mailings.services import mailing_create
+
+    HUEY.get(HEARTBEAT_KEY)  # forget a heartbeat another test left
+    if heartbeat is not None:
+        HUEY.put(HEARTBEAT_KEY, time.time() - heartbeat)
+    drive = mailing_create(actor=volunteer, name="Wait", subject="Hi", body="Vote")
+    started = time.monotonic()
+    with pytest.raises(CommandError, match="Timed out waiting"):
+        call_command("mailing_send", str(drive.pk), "--wait", "--timeout", "0.3")
+    err = capsys.readouterr().err
+    assert ("no queue consumer has been seen recently" in err) is warned
+    if warned:
+        assert "run_huey" in err
+    assert time.monotonic() - started < 5
+    HUEY.get(HEARTBEAT_KEY)

@@ -35,7 +35,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         user = user_named(options["username"]) if options["username"] else None
-        report = drive_report(mailing=mailing_by_id(options["mailing_id"], user=user))
+        mailing = mailing_by_id(options["mailing_id"], user=user)
+        report = drive_report(mailing=mailing, viewer=user)
         if options["json"]:
             self.stdout.write(json.dumps(report))
             return

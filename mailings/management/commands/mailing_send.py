@@ -3,10 +3,15 @@ import time
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from campaign.tasks import consumer_last_seen
 from mailings.management.commands._common import mailing_by_id, user_named, validation_text
 from mailings.models import Mailing
 from mailings.selectors import mailing_is_settled, mailing_progress
 from mailings.services import mailing_start
+
+# A consumer records a heartbeat every minute (campaign.tasks.consumer_heartbeat): none
+# for this long means nothing is taking the drive's batches off the queue.
+CONSUMER_SILENT_SECONDS = 150
 
 
 class Command(BaseCommand):
@@ -38,6 +43,14 @@ class Command(BaseCommand):
         )
         if not options["wait"] or mailing.status != Mailing.Status.SENDING:
             return
+        seen = consumer_last_seen()
+        if seen is None or seen > CONSUMER_SILENT_SECONDS:
+            when = "never" if seen is None else f"{seen / 60:.0f} minutes ago"
+            self.stderr.write(
+                f"Warning: no queue consumer has been seen recently (last: {when}); the drive "
+                "waits in the queue until one runs. Start one with `manage.py run_huey` "
+                "(or check /healthz)."
+            )
         started = time.monotonic()
         last = None
         while True:

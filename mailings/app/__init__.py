@@ -1,0 +1,1 @@
+"""The drives web app: list, composer, approval, live drive page, report, outbox."""
