@@ -143,10 +143,23 @@ class Context:
         )
 
     def ensure_demo_data(self) -> ChildRun | None:
-        """Seed the union-sized demo unless supporters exist; for modules that need data."""
+        """Seed the union-sized demo unless it is already there; for modules that need data.
+
+        The database is reused only when it holds a union of this run's size: another
+        module (drives, importing) may have left a smaller, differently shaped one, and
+        figures measured on it would not be union-scale figures."""
         contacts, schools, districts = self.union_sizes()
-        if self.query_one("SELECT EXISTS (SELECT 1 FROM contacts_contact)"):
+        have_contacts = self.query_one("SELECT count(*) FROM contacts_contact")
+        have_schools = self.query_one("SELECT count(*) FROM contacts_school")
+        if have_contacts >= 0.95 * contacts and have_schools >= 0.95 * schools:
             return None
+        if have_contacts or have_schools:
+            print(
+                f"  the database holds {have_contacts:,} supporters in {have_schools:,} schools,"
+                f" not the union; re-seeding {contacts:,} in {schools:,}",
+                flush=True,
+            )
+            self.reset_database()
         return self.manage(
             "seed_demo",
             "--contacts",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from xdist.scheduler import LoadScopeScheduling
 
 from campaign.models import TeamMember
 from campaign.roles import Role
@@ -23,16 +24,25 @@ from tests.factories import (
 PASSWORD = "correct horse battery staple"
 
 
-@pytest.hookimpl(tryfirst=True)
+class _BrowserTestsTogether(LoadScopeScheduling):
+    """Every browser test in one work unit, every other test a unit of its own."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return "tests/browser" if nodeid.startswith("tests/browser/") else nodeid
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """With ``-n`` (``--dist loadgroup``), the browser tests run back to back on one
+    worker: their Playwright fixtures live for the package (see tests/browser/conftest.py),
+    so spreading them would start a browser per worker and run two live servers' queue
+    consumers at once. xdist's own loadgroup reads an ``xdist_group`` mark by rewriting
+    node ids, which pytest 9 no longer honours; this scheduler groups by path instead."""
+    if config.getvalue("dist") == "loadgroup":
+        return _BrowserTestsTogether(config, log)
+    return None
+
+
 def pytest_collection_modifyitems(config, items):
-    """With ``-n`` (``--dist loadgroup``), the browser tests run as one group on one
-    worker, back to back: their Playwright fixtures live for the package (see
-    tests/browser/conftest.py), so interleaving them with other tests would start a
-    browser again each time."""
-    browser = pytest.mark.xdist_group("browser")
-    for item in items:
-        if "tests/browser/" in item.nodeid:
-            item.add_marker(browser)
     deselect_topology_without_services(config, items)
 
 

@@ -9,8 +9,13 @@ import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-suite-secret-key-not-for-production")
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-os.environ.setdefault("TURNOUT_VAR_DIR", tempfile.mkdtemp(prefix=f"turnout-test-{_worker}-"))
-os.environ.setdefault("HUEY_NAME", f"turnout-test-{_worker}")
+# A var directory (SqliteHuey file, outbox, packs) and a queue name per test process. Under
+# xdist the controller imports these settings first and its workers inherit its
+# environment, so the values are set again in each worker, never inherited.
+if os.environ.get("TURNOUT_TEST_PROCESS") != _worker:
+    os.environ["TURNOUT_TEST_PROCESS"] = _worker
+    os.environ["TURNOUT_VAR_DIR"] = tempfile.mkdtemp(prefix=f"turnout-test-{_worker}-")
+    os.environ["HUEY_NAME"] = f"turnout-test-{_worker}-{os.getpid()}"
 # Tests never reach a real ESP: mail goes to Anymail's test backend unless a test
 # picks a backend itself.
 for _name in ("ANYMAIL_ESP", "DEBUG"):
