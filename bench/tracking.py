@@ -7,6 +7,11 @@ test ``Client`` in WORKERS forked processes (4, as the gunicorn workers in READM
 production command), each one request at a time. The same burst is then replayed;
 every event is a duplicate, so the stored counts must not change. Queries per event are counted on a
 separate sample (counting slows the timed run, so it is not done there).
+
+The same burst is also posted over HTTP to gunicorn with 4 workers (the production
+web tier, ``gunicorn.conf.py`` and its access log included) by 4 client processes, each
+opening a connection per request as Mailgun does; every event must be stored once
+(target 1,000 events/s). Clients, gunicorn and PostgreSQL share the machine's cores.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ def run(ctx: Context) -> list[Figure]:
     child, result = _child(ctx, env, count)
     print(f"  {count:,} webhook events by one worker process", flush=True)
     _, single = _child(ctx, {**env, "BENCH_TRACKING_WORKERS": "1"}, count)
+    print(f"  {count:,} webhook events over HTTP to gunicorn ({HTTP_WORKERS} workers)", flush=True)
+    http = _over_http(ctx, env, count)
     unchanged = result["after_first"] == result["after_replay"]
     full = count == EVENTS
     return [
@@ -80,12 +87,119 @@ def run(ctx: Context) -> list[Figure]:
             ),
         ),
         Figure(
+            name=f"{count:,} tracking webhooks over HTTP through gunicorn, {HTTP_WORKERS} workers",
+            value=http["rate"],
+            unit="events/s",
+            target=f"≥ {HTTP_TARGET:,.0f} events/s" + ("" if full else " (at 10,000)"),
+            passed=(http["rate"] >= HTTP_TARGET and http["all_ok"]) if full else None,
+            notes=(
+                f"{http['seconds']:.1f} s; {HTTP_CLIENTS} client processes on the same 2 cores, "
+                f"a new connection per request; HTTP 200 for {http['ok']:,} of {count:,}; "
+                f"stored {http['stored']}; everyone stored once: {http['all_ok']}"
+            ),
+        ),
+        Figure(
             name="peak memory of the webhook process",
             value=child.peak_rss_mb,
             unit="MB",
             higher_is_better=False,
         ),
     ]
+
+
+HTTP_WORKERS = 4
+HTTP_CLIENTS = 4
+HTTP_TARGET = 1000.0
+
+
+def _post_over_http(args: tuple[str, int, str, list[bytes]]) -> int:
+    import http.client
+
+    host, port, auth, bodies = args
+    ok = 0
+    for body in bodies:
+        conn = http.client.HTTPConnection(host, port, timeout=30)
+        conn.request(
+            "POST",
+            "/anymail/mailgun/tracking/",
+            body=body,
+            headers={"Content-Type": "application/json", "Authorization": auth},
+        )
+        response = conn.getresponse()
+        response.read()
+        ok += response.status == 200
+        conn.close()
+    return ok
+
+
+def _over_http(ctx: Context, env: dict[str, str], count: int) -> dict:
+    """Sign ``count`` events (child side), post them to gunicorn over HTTP, then count
+    what was stored."""
+    import base64
+    import multiprocessing
+    import signal
+    import socket
+    import subprocess
+    import tempfile
+    import urllib.request
+    from pathlib import Path
+
+    from bench import ROOT
+
+    with tempfile.TemporaryDirectory(prefix="bench-tracking-http-") as tmp:
+        bodies_file = Path(tmp) / "bodies.jsonl"
+        env = {**env, "MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY, "ANYMAIL_ESP": "mailgun"}
+        env.update(MAILGUN_API_KEY="bench-key", MAILGUN_SENDER_DOMAIN="mg.bench.example.org")
+        prepared = ctx.python("-m", "bench.tracking", "prepare", str(count), str(bodies_file))
+        mailing_id = int(prepared.stdout.strip().splitlines()[-1])
+        bodies = bodies_file.read_bytes().splitlines()
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        log = open(Path(tmp) / "gunicorn.log", "wb")  # noqa: SIM115 - closed below
+        web = subprocess.Popen(  # noqa: S603 - our own interpreter and gunicorn
+            [sys.executable, "-m", "gunicorn", "campaign.wsgi", "--bind", f"127.0.0.1:{port}"]
+            + ["--workers", str(HTTP_WORKERS), "--control-socket", str(Path(tmp) / "g.ctl")],
+            cwd=ROOT,
+            env={**env, "DJANGO_SETTINGS_MODULE": "campaign.settings"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)  # noqa: S310
+                    break
+                except OSError:
+                    if web.poll() is not None or time.monotonic() > deadline:
+                        log.flush()
+                        tail = (Path(tmp) / "gunicorn.log").read_text(errors="replace")[-3000:]
+                        raise BenchError(f"gunicorn did not start:\n{tail}") from None
+                    time.sleep(0.2)
+            auth = "Basic " + base64.b64encode(SECRET.encode()).decode()
+            shares = [
+                ("127.0.0.1", port, auth, bodies[n::HTTP_CLIENTS]) for n in range(HTTP_CLIENTS)
+            ]
+            with multiprocessing.get_context("fork").Pool(HTTP_CLIENTS) as pool:
+                started = time.perf_counter()
+                ok = sum(pool.map(_post_over_http, shares))
+                seconds = time.perf_counter() - started
+        finally:
+            os.killpg(web.pid, signal.SIGTERM)
+            web.wait(timeout=30)
+            log.close()
+        stored = json.loads(
+            ctx.python("-m", "bench.tracking", "count", str(mailing_id)).stdout.splitlines()[-1]
+        )
+    return {
+        "seconds": seconds,
+        "rate": count / seconds,
+        "ok": ok,
+        "stored": stored,
+        "all_ok": ok == count and stored["events"] == count and stored["matched"] == count,
+    }
 
 
 def _child(ctx: Context, env: dict[str, str], count: int):
@@ -148,36 +262,20 @@ def child(count: int) -> dict:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campaign.settings")
     django.setup()
     from django.conf import settings
-    from django.contrib.auth import get_user_model
     from django.db import connection, connections
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
     from contacts.models import Suppression
     from contacts.suppression import address_hash
-    from mailings.models import DeliveryEvent, Mailing, Recipient
+    from mailings.models import DeliveryEvent
 
     # Anymail reads these when each request arrives.
     settings.ANYMAIL = {**settings.ANYMAIL, "MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY}
     # Every body is signed before the burst and posted twice (the replay): keep them all
     # inside the accepted timestamp window however long the bursts take.
     settings.MAILGUN_WEBHOOK_MAX_AGE_SECONDS = 24 * 3600
-    user, _ = get_user_model().objects.get_or_create(username="bench-tracking")
-    mailing = Mailing.objects.create(
-        name="Bench tracking", subject="s", body="b", created_by=user, status="done"
-    )
-    rows = Recipient.objects.bulk_create(
-        (
-            Recipient(
-                mailing=mailing,
-                email=f"bench-track-{mailing.pk}-{n}@example.org",
-                email_hash="",
-                status=Recipient.Status.SENT,
-            )
-            for n in range(count)
-        ),
-        batch_size=5000,
-    )
+    mailing, rows = _drive_rows(count, "Bench tracking")
     # Event n gets its kind from the mix, spread evenly through the burst.
     kinds = [(kind, severity) for kind, severity, weight in MIX for _ in range(weight)]
     plan = [(rows[n], *kinds[n % len(kinds)]) for n in range(count)]
@@ -237,5 +335,60 @@ def child(count: int) -> dict:
     }
 
 
+def _setup_django():
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campaign.settings")
+    django.setup()
+
+
+def _drive_rows(count: int, name: str):
+    from django.contrib.auth import get_user_model
+
+    from mailings.models import Mailing, Recipient
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-tracking")
+    mailing = Mailing.objects.create(
+        name=name, subject="s", body="b", created_by=user, status="done"
+    )
+    rows = Recipient.objects.bulk_create(
+        (
+            Recipient(
+                mailing=mailing,
+                email=f"bench-track-{mailing.pk}-{n}@example.org",
+                email_hash="",
+                status=Recipient.Status.SENT,
+            )
+            for n in range(count)
+        ),
+        batch_size=5000,
+    )
+    return mailing, rows
+
+
+def prepare(count: int, path: str) -> int:
+    """A sent drive of ``count`` rows and a signed event for each, one JSON per line."""
+    _setup_django()
+    mailing, rows = _drive_rows(count, "Bench tracking over HTTP")
+    kinds = [(kind, severity) for kind, severity, weight in MIX for _ in range(weight)]
+    with open(path, "wb") as out:
+        for n, row in enumerate(rows):
+            out.write(_payload(row, mailing.pk, n, *kinds[n % len(kinds)]) + b"\n")
+    return mailing.pk
+
+
+def count_stored(mailing_id: int) -> dict:
+    _setup_django()
+    from mailings.models import DeliveryEvent
+
+    events = DeliveryEvent.objects.filter(mailing_id=mailing_id)
+    return {"events": events.count(), "matched": events.filter(recipient__isnull=False).count()}
+
+
 if __name__ == "__main__":
-    print(json.dumps(child(int(sys.argv[1]))))
+    if sys.argv[1] == "prepare":
+        print(prepare(int(sys.argv[2]), sys.argv[3]))
+    elif sys.argv[1] == "count":
+        print(json.dumps(count_stored(int(sys.argv[2]))))
+    else:
+        print(json.dumps(child(int(sys.argv[1]))))

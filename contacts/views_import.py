@@ -31,7 +31,13 @@ from contacts.importing.outcomes import (
     rejection_lines,
 )
 from contacts.importing.pipeline import ImportOptions, supporters_import
-from contacts.importing.queued import batch_confirm, batch_queue, upload_path, upload_store
+from contacts.importing.queued import (
+    batch_confirm,
+    batch_queue,
+    upload_import,
+    upload_path,
+    upload_store,
+)
 from contacts.importing.report import ImportReport
 from contacts.importing.undo import import_batch_undo, import_batch_undo_plan
 from contacts.importing.workspace import (
@@ -235,22 +241,17 @@ def import_confirm(request):
     stored = _stored_upload(request, data)
     if stored is None:
         return redirect("import-list")
-    options = _options(data, dry_run=False)
-    if stored.stat().st_size > settings.IMPORT_SYNC_MAX_BYTES:
-        batch = batch_queue(
-            path=stored, file_name=data["file_name"], actor=request.user, options=options
-        )
-        return redirect("import-detail", batch.pk)
     try:
-        report = supporters_import(
-            path=stored, file_name=data["file_name"], actor=request.user, options=options
+        started = upload_import(
+            path=stored,
+            file_name=data["file_name"],
+            actor=request.user,
+            options=_options(data, dry_run=False),
         )
     except FileError as exc:
         messages.error(request, str(exc))
         return redirect("import-list")
-    finally:
-        stored.unlink(missing_ok=True)
-    return redirect("import-detail", report.batch_id)
+    return redirect("import-detail", started.batch_id)
 
 
 def _batch(request, pk: int) -> ImportBatch:

@@ -20,7 +20,13 @@ from campaign.exports import export_response
 from campaign.roles import can
 from contacts.importing.errors import FileError
 from contacts.importing.pipeline import ImportOptions, supporters_import
-from contacts.importing.queued import batch_confirm, batch_queue, upload_path, upload_store
+from contacts.importing.queued import (
+    batch_confirm,
+    batch_queue,
+    upload_import,
+    upload_path,
+    upload_store,
+)
 from contacts.importing.report import ImportReport
 from contacts.importing.undo import import_batch_undo
 from contacts.models import ImportBatch
@@ -180,22 +186,20 @@ class SupporterImportMixin:
         except FileError as exc:
             messages.error(request, str(exc))
             return redirect("admin:contacts_contact_import")
-        options = _options(data, dry_run=False)
-        if stored.stat().st_size > settings.IMPORT_SYNC_MAX_BYTES:
-            batch = batch_queue(
-                path=stored, file_name=data["file_name"], actor=request.user, options=options
-            )
-            messages.info(request, "The import is queued; this page shows its progress.")
-            return redirect("admin:contacts_importbatch_change", batch.pk)
         try:
-            report = supporters_import(
-                path=stored, file_name=data["file_name"], actor=request.user, options=options
+            started = upload_import(
+                path=stored,
+                file_name=data["file_name"],
+                actor=request.user,
+                options=_options(data, dry_run=False),
             )
         except FileError as exc:
             messages.error(request, str(exc))
             return redirect("admin:contacts_contact_import")
-        finally:
-            stored.unlink(missing_ok=True)
+        if started.queued:
+            messages.info(request, "The import is queued; this page shows its progress.")
+            return redirect("admin:contacts_importbatch_change", started.batch_id)
+        report = started.report
         messages.success(
             request,
             f"Imported {data['file_name']}: {report.created} created, {report.updated} "

@@ -12,6 +12,7 @@ import hashlib
 import shutil
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -97,6 +98,33 @@ def batch_queue(*, path: Path, file_name: str, actor, options: ImportOptions) ->
     )
     transaction.on_commit(lambda: import_batch_run(batch.pk))
     return batch
+
+
+@dataclass(frozen=True)
+class ImportStarted:
+    """What ``upload_import`` did: ran the import here (``report``) or queued it."""
+
+    batch_id: int
+    report: ImportReport | None
+
+    @property
+    def queued(self) -> bool:
+        return self.report is None
+
+
+def upload_import(*, path: Path, file_name: str, actor, options: ImportOptions) -> ImportStarted:
+    """Import a stored upload for real: within the request when the file is small, on
+    the queue when it is larger than IMPORT_SYNC_MAX_BYTES (so no request outlives its
+    worker's timeout). A file imported here is removed once read; a queued one stays
+    until its run. The app's and the admin's confirm both come through here."""
+    if path.stat().st_size > settings.IMPORT_SYNC_MAX_BYTES:
+        batch = batch_queue(path=path, file_name=file_name, actor=actor, options=options)
+        return ImportStarted(batch_id=batch.pk, report=None)
+    try:
+        report = supporters_import(path=path, file_name=file_name, actor=actor, options=options)
+    finally:
+        path.unlink(missing_ok=True)
+    return ImportStarted(batch_id=report.batch_id, report=report)
 
 
 @transaction.atomic

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.db.models import Count, F, Max, Min, Q, QuerySet
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from campaign.selectors import NOT_YET_VOTED
 from contacts.aggregates import email_state
@@ -30,7 +31,7 @@ FIELD_EXAMPLES: dict[str, str] = {
     "school": "St Mary's Catholic Primary School",
     "district": "Tower Hamlets",
     "candidate": "the campaign's candidate",
-    "ballot_closes": "Friday 18 December 2026, 12:00",
+    "ballot_closes": "the day and time the ballot closes",
     "unsubscribe_url": "a personal one-click unsubscribe link",
     "voted_url": 'a personal "I have voted" link',
 }
@@ -46,7 +47,12 @@ class FieldHelp:
 def merge_field_help(*, campaign=None) -> list[FieldHelp]:
     examples = dict(FIELD_EXAMPLES)
     if campaign is not None:
+        # The values every supporter gets: shown as they will be, not as a made-up example.
         examples["candidate"] = campaign.candidate
+        if campaign.ballot_closes:
+            examples["ballot_closes"] = date_format(
+                timezone.localtime(campaign.ballot_closes), "l j F Y, H:i"
+            )
     return [FieldHelp(name, meaning, examples.get(name, "")) for name, meaning in FIELDS.items()]
 
 

@@ -17,7 +17,7 @@ from contacts.models import District
 from mailings.models import Mailing, Recipient
 from mailings.selectors import AudienceFilters, audience_breakdown_for
 from mailings.services import mailing_create, mailing_start
-from mailings.services.sending import chunk_sizer
+from mailings.services.chunks import chunk_sizer
 from tests.browser.consumer import ThreadConsumer
 from tests.factories import ConsentedContactFactory
 

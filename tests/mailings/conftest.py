@@ -5,7 +5,7 @@ from django.core import mail
 
 from mailings.models import Mailing
 from mailings.services import mailing_batch_send, mailing_create
-from mailings.services.sending import chunk_sizer
+from mailings.services.chunks import chunk_sizer
 
 
 @pytest.fixture

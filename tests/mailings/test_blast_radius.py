@@ -6,8 +6,8 @@ from django.core import mail
 
 from mailings.models import Recipient
 from mailings.services import mailing_batch_send, mailing_start
+from mailings.services.chunks import ChunkSizer, chunk_sizer
 from mailings.services.messages import EspSender
-from mailings.services.sending import _ChunkSizer, chunk_sizer
 from tests.factories import ConsentedContactFactory
 
 pytestmark = pytest.mark.usefixtures("fast_sending")
@@ -21,7 +21,7 @@ def fresh_sizer():
 
 
 def test_calls_to_a_slow_esp_carry_what_the_rate_needs_not_the_maximum(settings):
-    sizer = _ChunkSizer()
+    sizer = ChunkSizer()
     settings.EMAIL_SEND_RATE = 100.0
     assert sizer.size(esp_name="Mailgun", cap=1000) == 1000  # nothing measured yet
     sizer.observe(esp_name="Mailgun", seconds=1.0)
@@ -31,9 +31,9 @@ def test_calls_to_a_slow_esp_carry_what_the_rate_needs_not_the_maximum(settings)
     assert sizer.active == 0
     sizer.observe(esp_name="Mailgun", seconds=1.0)
     assert sizer.size(esp_name="Mailgun", cap=100) == 100  # never past the ceiling
-    fast = _ChunkSizer()
+    fast = ChunkSizer()
     fast.observe(esp_name="Mailgun", seconds=0.001)
-    assert fast.size(esp_name="Mailgun", cap=1000) == _ChunkSizer.MINIMUM
+    assert fast.size(esp_name="Mailgun", cap=1000) == ChunkSizer.MINIMUM
     settings.EMAIL_SEND_RATE = 1_000_000.0  # unthrottled: fill the calls
     assert fast.size(esp_name="Mailgun", cap=1000) == 1000
 

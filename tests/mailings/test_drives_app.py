@@ -7,6 +7,9 @@ import io
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import escape
 
 from campaign.models import AuditEvent, TeamMember
 from campaign.roles import forget_scope
@@ -59,6 +62,15 @@ def test_composer_says_when_the_text_is_fine_and_refuses_expressions(client_for,
     )
     assert "is not a merge field" in bad.content.decode()
     assert "only plain names" in bad.content.decode()
+
+
+def test_the_field_picker_shows_this_campaigns_candidate_and_ballot_close(
+    client_for, volunteer, campaign
+):
+    closes = date_format(timezone.localtime(campaign.ballot_closes), "l j F Y, H:i")
+    html = client_for(volunteer).get(reverse("drive-new")).content.decode()
+    assert closes in html
+    assert escape(campaign.candidate) in html
 
 
 def test_a_field_with_no_near_name_gets_no_suggestion():
