@@ -445,7 +445,7 @@ def child_naive(district_name: str, count: int) -> dict:
             {
                 "first_name": contact.first_name,
                 "ballot_closes": campaign.ballot_closes,
-                "school": contact.school.name,
+                "school": contact.school.name if contact.school else "",
                 "voted_url": voted_url(recipient_id=contact.pk),  # same signing cost
                 "unsubscribe_url": absolute_url(
                     f"u/{signed_token(purpose='unsubscribe', value=contact.pk)}/"

@@ -161,7 +161,11 @@ def _over_http(ctx: Context, env: dict[str, str], count: int) -> dict:
             [sys.executable, "-m", "gunicorn", "campaign.wsgi", "--bind", f"127.0.0.1:{port}"]
             + ["--workers", str(HTTP_WORKERS), "--control-socket", str(Path(tmp) / "g.ctl")],
             cwd=ROOT,
-            env={**env, "DJANGO_SETTINGS_MODULE": "campaign.settings"},
+            env={
+                **env,
+                "DJANGO_SETTINGS_MODULE": "campaign.settings",
+                "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            },
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
