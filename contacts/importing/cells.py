@@ -38,7 +38,12 @@ _validate_email = _EmailValidator()
 
 def parse_email(value: Cell) -> str:
     """Trimmed and lower-cased; ValidationError when it is not an address (no repairs)."""
-    email = cell_text(value).lower()
+    return email_from_text(cell_text(value))
+
+
+def email_from_text(text: str) -> str:
+    """``parse_email`` of a cell already read with ``cell_text``."""
+    email = text.lower()
     if not email:
         raise ValidationError("Email address is empty.", code="invalid_email")
     _validate_email(email)
@@ -79,7 +84,12 @@ def parse_yes_no(value: Cell) -> bool | None:
         return value
     if isinstance(value, int | float):
         return {1: True, 0: False}.get(value)  # type: ignore[call-overload]
-    text = cell_text(value).casefold().rstrip(".!")
+    return yes_no_from_text(cell_text(value))
+
+
+def yes_no_from_text(text: str) -> bool | None:
+    """``parse_yes_no`` of a text cell already read with ``cell_text``."""
+    text = text.casefold().rstrip(".!")
     if text in _YES:
         return True
     if text in _NO:
@@ -109,7 +119,11 @@ def parse_date(value: Cell) -> date | None:
         raise ValueError("not a date")
     if isinstance(value, int | float):
         return _from_serial(float(value))
-    text = cell_text(value)
+    return date_from_text(cell_text(value))
+
+
+def date_from_text(text: str) -> date | None:
+    """``parse_date`` of a text cell already read with ``cell_text``."""
     if not text:
         return None
     if match := _ISO.match(text):
@@ -147,7 +161,11 @@ def parse_mobile(value: Cell) -> str:
     Most cells take a fast path checked against phonenumbers' own GB mobile pattern;
     anything unusual goes through ``normalise_uk_mobile`` so the rules stay one.
     """
-    text = cell_text(value)
+    return mobile_from_text(cell_text(value))
+
+
+def mobile_from_text(text: str) -> str:
+    """``parse_mobile`` of a cell already read with ``cell_text``."""
     if not text:
         return ""
     compact = _MOBILE_JUNK.sub("", text)
@@ -177,6 +195,8 @@ def parse_role(value: Cell) -> str | None:
 
     Returns None when the cell is not understood.
     """
+    if value.__class__ is str:
+        return role_from_text(cell_text(value))
     text = cell_text(value).casefold()
     if not text:
         return ""
@@ -198,6 +218,21 @@ _HIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 
 
+def role_from_text(text: str) -> str | None:
+    """``parse_role`` of a text cell already read with ``cell_text``."""
+    folded = text.casefold()
+    if not folded:
+        return ""
+    if folded in _ROLE_WORDS:
+        return _ROLE_WORDS[folded]
+    answer = yes_no_from_text(text)
+    if answer is True:
+        return Contact.Role.REP
+    if answer is False:
+        return Contact.Role.MEMBER
+    return None
+
+
 def hidden_remove(text: str, *, bidi: bool = False) -> str:
     """The text without control characters (and, for names, bidi controls)."""
     text = _HIDDEN.sub("", text)
@@ -210,18 +245,33 @@ def shown(text: str, limit: int = 60) -> str:
 
 
 def is_blank_row(cells: list[Cell]) -> bool:
-    return all(cell_text(cell) == "" for cell in cells)
+    for cell in cells:
+        if cell.__class__ is str:
+            # Called on every row read: most rows answer at their first cell.
+            text = cell.strip()  # type: ignore[union-attr]
+            if not text:
+                continue
+            if text[0] not in _ZERO_WIDTH and text[-1] not in _ZERO_WIDTH:
+                return False
+        if cell_text(cell) != "":
+            return False
+    return True
 
 
 __all__ = [
     "Cell",
     "ValidationError",
     "cell_text",
+    "date_from_text",
+    "email_from_text",
     "hidden_remove",
     "is_blank_row",
+    "mobile_from_text",
     "parse_date",
     "parse_mobile",
     "parse_role",
     "parse_yes_no",
+    "role_from_text",
     "shown",
+    "yes_no_from_text",
 ]

@@ -12,14 +12,17 @@ from django.utils import timezone
 from contacts.importing.cells import (
     Cell,
     cell_text,
+    date_from_text,
+    email_from_text,
     hidden_remove,
     is_blank_row,
+    mobile_from_text,
     parse_date,
-    parse_email,
-    parse_mobile,
     parse_role,
     parse_yes_no,
+    role_from_text,
     shown,
+    yes_no_from_text,
 )
 from contacts.importing.report import Problem
 from contacts.importing.row import Row
@@ -64,6 +67,7 @@ class RowParsingMixin:
         self.field_at = {at: name for name, at in self.col.items() if at is not None}
         self.bidi_at = frozenset(self.col[name] for name in _NAMES if self.col[name] is not None)
         self.limits = _limits()
+        self.text_padding: list[str] = [""] * (len(self.padding))
         self.unheaded_problem: int | None = None
 
     def _cell(self, cells: list[Cell], name: str) -> Cell:
@@ -85,16 +89,25 @@ class RowParsingMixin:
             )
         if unheaded:
             self._count_unheaded(number)
+        all_text = True
         try:
             printable = "".join(raw_cells).isprintable()
         except TypeError:  # typed cells from a spreadsheet
-            printable = all(cell.isprintable() for cell in raw_cells if isinstance(cell, str))
+            all_text = False
+            printable = "".join([cell for cell in raw_cells if cell.__class__ is str]).isprintable()
         hidden: list[str] = []
         if not printable:
             raw_cells, hidden = self._hidden_remove(raw_cells)
         row = Row(number, raw_cells)
         cells = raw_cells + self.padding
-        raw_email = cell_text(self._cell(cells, "email"))
+        # Each cell as text, read once. A printable row holds no zero-width spaces (they
+        # are not printable), so for text cells str.strip() is exactly cell_text().
+        if all_text and printable:
+            texts = [cell.strip() for cell in raw_cells]  # type: ignore[union-attr]
+        else:
+            texts = [cell_text(cell) for cell in raw_cells]
+        texts += self.text_padding
+        raw_email = texts[self.at["email"]]
         if not raw_email:
             return self._reject(
                 row, "email", "invalid_email", "The email address is empty; add it and re-upload."
@@ -108,7 +121,7 @@ class RowParsingMixin:
                 "re-upload.",
             )
         try:
-            row.email = parse_email(raw_email)
+            row.email = email_from_text(raw_email)
         except ValidationError:
             return self._reject(
                 row,
@@ -125,13 +138,18 @@ class RowParsingMixin:
                 f"longer than {self.limits['email']}. Correct it and re-upload.",
             )
         consent_cell = self._cell(cells, "consent")
-        consent = parse_yes_no(consent_cell)
+        consent_text = texts[self.at["consent"]]
+        consent = (
+            yes_no_from_text(consent_text)
+            if consent_cell.__class__ is str
+            else parse_yes_no(consent_cell)
+        )
         if consent is None:
             return self._reject(
                 row,
                 "consent",
                 "no_consent",
-                f'Consent "{shown(cell_text(consent_cell))}" was not understood; write yes or '
+                f'Consent "{shown(consent_text)}" was not understood; write yes or '
                 "no. Without a clear yes the supporter cannot be emailed, so they were not "
                 "imported.",
             )
@@ -145,7 +163,7 @@ class RowParsingMixin:
         hasher = self.hasher.copy()
         hasher.update(row.email.encode())
         row.email_hash = hasher.hexdigest()  # == address_hash(row.email), without re-keying
-        self._parse_details(row, cells, checked=printable)
+        self._parse_details(row, cells, texts, checked=printable)
         for name in hidden:
             self._warn(
                 row,
@@ -227,11 +245,14 @@ class RowParsingMixin:
         )
         return ""
 
-    def _parse_details(self, row: Row, cells: list[Cell], checked: bool = True) -> None:
+    def _parse_details(
+        self, row: Row, cells: list[Cell], texts: list[str], checked: bool = True
+    ) -> None:
+        """``cells`` as read and ``texts`` the same cells through cell_text, both padded."""
         at = self.at  # hot loop: plain indexing into the padded cells
         limits = self.limits
         if self.full_name_only:
-            full = cell_text(cells[at["full_name"]])
+            full = texts[at["full_name"]]
             if not checked:
                 full = self._one_line(row, "full_name", full)
             first, _, last = full.partition(" ")
@@ -240,11 +261,11 @@ class RowParsingMixin:
                 self._fits(row, "full_name", full, limits["first_name"])
                 first = last = ""
         else:
-            first = cell_text(cells[at["first_name"]])
-            last = cell_text(cells[at["last_name"]])
-        school = cell_text(cells[at["school"]])
-        urn = cell_text(cells[at["urn"]])
-        district = cell_text(cells[at["district"]])
+            first = texts[at["first_name"]]
+            last = texts[at["last_name"]]
+        school = texts[at["school"]]
+        urn = texts[at["urn"]]
+        district = texts[at["district"]]
         if (
             not checked
             or len(first) > limits["first_name"]
@@ -264,43 +285,48 @@ class RowParsingMixin:
         row.first_name, row.last_name = first, last
         row.school_name, row.urn = school, urn
         row.district_name = " ".join(district.split())
-        mobile = cells[at["mobile"]]
+        mobile = texts[at["mobile"]]
         try:
-            row.mobile = parse_mobile(mobile)
+            row.mobile = mobile_from_text(mobile)
         except ValidationError:
             row.mobile = ""
             self._warn(
                 row,
                 "mobile",
                 "invalid_mobile",
-                f'"{shown(cell_text(mobile))}" is not a UK mobile number, so it was left out; '
+                f'"{shown(mobile)}" is not a UK mobile number, so it was left out; '
                 "the rest of the row was imported.",
             )
-        row.consent_at = self._consent_at(row, cells[at["consent_date"]])
+        row.consent_at = self._consent_at(row, cells[at["consent_date"]], texts[at["consent_date"]])
         role_cell = cells[at["role"]]
-        role = parse_role(role_cell) if role_cell is not None else ""
+        if role_cell is None:
+            role = ""
+        elif role_cell.__class__ is str:
+            role = role_from_text(texts[at["role"]])
+        else:
+            role = parse_role(role_cell)
         if role is None:
             self._warn(
                 row,
                 "role",
                 "unknown_role",
-                f'Role "{shown(cell_text(role_cell))}" was not understood (use member, rep or '
+                f'Role "{shown(texts[at["role"]])}" was not understood (use member, rep or '
                 "activist, or yes/no under Rep?); the role was left as it was.",
             )
             role = ""
         row.role = role
-        notes = cell_text(cells[at["notes"]])
+        notes = texts[at["notes"]]
         row.notes = notes if checked else notes.replace("\r\n", "\n").replace("\r", "\n")
 
-    def _consent_at(self, row: Row, cell: Cell) -> datetime:
+    def _consent_at(self, row: Row, cell: Cell, text: str) -> datetime:
         try:
-            given = parse_date(cell)
+            given = date_from_text(text) if cell.__class__ is str else parse_date(cell)
         except (ValueError, OverflowError):
             self._warn(
                 row,
                 "consent_date",
                 "invalid_consent_date",
-                f'Consent date "{shown(cell_text(cell))}" is not a date (use 31/01/2025 or '
+                f'Consent date "{shown(text)}" is not a date (use 31/01/2025 or '
                 "2025-01-31); the import date was recorded instead.",
             )
             return self.now

@@ -27,7 +27,6 @@ from django.utils import timezone
 from campaign.models import AuditEvent
 from campaign.roles import can
 from campaign.services import audit_record
-from contacts.aggregates import tally_recount_import
 from contacts.importing.cells import (
     Cell,
     cell_text,
@@ -49,6 +48,7 @@ from contacts.models import (
     School,
     Suppression,
 )
+from contacts.tally_import import CreatedCells, tally_count_import
 
 # Called as progress(done, total) after each chunk, in the reader's units.
 ProgressFn = Callable[[int, int], None]
@@ -162,7 +162,7 @@ def supporters_import(
             if options.dry_run:
                 transaction.set_rollback(True)
             else:
-                tally_recount_import(batch=batch)
+                tally_count_import(batch=batch, created=importer.created_cells)
                 report.batch_id = batch.pk
     finally:
         sheet.close()
@@ -304,6 +304,8 @@ class _Importer(RowParsingMixin, PlacesMixin, UpsertMixin):
         # on the unique email, rolling the whole import back: never a duplicate.
         self.had_contacts = Contact.objects.exists()
         self.had_schools = School.objects.exists()
+        # Into an empty union the tally is counted from the rows written (tally_import).
+        self.created_cells = None if self.had_contacts else CreatedCells(started_at=self.now)
         self.districts = {
             name.lower(): pk for pk, name in District.objects.values_list("pk", "name")
         }

@@ -92,6 +92,10 @@ class UpsertMixin:
             for row in rows
         ]
         consents = [self._consent_values(None, row.consent_at) for row in rows]
+        if self.created_cells is not None:
+            self.created_cells.add(
+                (row.district, row.role or member, row.consent_at) for row in rows
+            )
 
         def job(raw) -> None:
             ids = insert_rows_on(raw, Contact, CONTACT_COLUMNS, contacts, returning_ids=True)
