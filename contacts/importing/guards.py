@@ -228,7 +228,11 @@ def xlsx_extent(archive: zipfile.ZipFile, sheet: str) -> Extent:
     # names per block, found at C speed; a single-letter column is found by search.
     rows_of = re.compile(re.escape(cell_r) + rb"[A-Z]{1,3}(\d+)")
     wide_of = re.compile(re.escape(cell_r) + rb"([A-Z]{2,})\d")
-    letters = [cell_r + bytes([65 + n]) for n in range(26)]
+    # beyond[n]: a cell in a single-letter column past the n-th (one search per block
+    # for the usual sheet, instead of one per letter).
+    beyond = [
+        re.compile(re.escape(cell_r) + b"([" + bytes(range(65 + n, 91)) + b"])") for n in range(26)
+    ]
     max_row = max_col = 0
     for block in _blocks(archive, sheet, overlap=-1):
         cells = sum(block.count(tag) for tag in cell_tags)
@@ -240,9 +244,13 @@ def xlsx_extent(archive: zipfile.ZipFile, sheet: str) -> Extent:
             wide = set(wide_of.findall(block))
             if wide:
                 max_col = max(max_col, max(map(_column_number, wide)))
-            for number in range(max(max_col, 0), 26):
-                if block.find(letters[number]) >= 0:
-                    max_col = max(max_col, number + 1)
+            at = 0
+            while max_col < 26:
+                found = beyond[max_col].search(block, at)
+                if found is None:
+                    break
+                max_col = found.group(1)[0] - 64
+                at = found.start()
         _extent_check(max_row, max_col)
     return Extent(rows=max_row, columns=max_col)
 

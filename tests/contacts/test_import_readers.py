@@ -213,3 +213,28 @@ def test_sheets_without_cell_references_are_measured_too(tmp_path, settings):
 
     with pytest.raises(FileError, match="uses 12 columns"):
         rows_of(path)
+
+
+@pytest.mark.parametrize(
+    ("cells", "columns"),
+    [
+        ('<c r="C3"><v>1</v></c><c r="Q3"><v>1</v></c><c r="E3"><v>1</v></c>', 17),
+        ('<c r="B3"><v>1</v></c><c r="AB3"><v>1</v></c>', 28),
+        ('<c r="Z3"><v>1</v></c>', 26),
+    ],
+)
+def test_a_sheet_is_measured_to_its_furthest_column_wherever_that_cell_is(
+    tmp_path, settings, cells, columns
+):
+    settings.IMPORT_MAX_COLUMNS = columns - 1
+    sheet = crafted_files._Member(
+        "xl/worksheets/sheet1.xml",
+        crafted_files._SHEET_HEAD
+        + crafted_files._HEADER_ROW
+        + f'<row r="3">{cells}</row>'
+        + crafted_files._SHEET_TAIL,
+    )
+    path = crafted_files._xlsx(tmp_path / "far-column.xlsx", sheet)
+
+    with pytest.raises(FileError, match=f"uses {columns} columns"):
+        rows_of(path)
