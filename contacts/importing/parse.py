@@ -38,6 +38,7 @@ ProgressFn = Callable[[int, int], None]
 _SINGLE_LINE = ("first_name", "last_name", "full_name", "school", "urn", "district")
 _NAMES = ("first_name", "last_name", "full_name", "school", "district")
 _UNHEADED = "unheaded_cells"
+_UNREAD = object()
 
 
 def _limits() -> dict[str, int]:
@@ -68,6 +69,7 @@ class RowParsingMixin:
         self.bidi_at = frozenset(self.col[name] for name in _NAMES if self.col[name] is not None)
         self.limits = _limits()
         self.text_padding: list[str] = [""] * (len(self.padding))
+        self.dates: dict[str, date | None] = {}
         self.unheaded_problem: int | None = None
 
     def _cell(self, cells: list[Cell], name: str) -> Cell:
@@ -320,7 +322,14 @@ class RowParsingMixin:
 
     def _consent_at(self, row: Row, cell: Cell, text: str) -> datetime:
         try:
-            given = date_from_text(text) if cell.__class__ is str else parse_date(cell)
+            if cell.__class__ is str:
+                # Consent dates repeat across a file (a sign-up drive's few days): each
+                # distinct text is read once per import.
+                given = self.dates.get(text, _UNREAD)
+                if given is _UNREAD:
+                    given = self.dates[text] = date_from_text(text)
+            else:
+                given = parse_date(cell)
         except (ValueError, OverflowError):
             self._warn(
                 row,
