@@ -175,6 +175,15 @@ class Context:
             str(districts),
         )
 
+    def vacuum_analyze(self) -> None:
+        """Statistics and visibility as autovacuum keeps them on a live database: right
+        after a bulk seed they are missing, and plans (and counts) would be those of a
+        database nobody runs."""
+        import psycopg
+
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+
     def query_one(self, query: str) -> Any:
         """The first column of the first row of a read-only query on the benchmark database."""
         import psycopg

@@ -397,6 +397,7 @@ def child_seed(district_name: str, count: int) -> dict:
 
 def child_create(district_name: str) -> dict:
     from django.contrib.auth import get_user_model
+    from django.db.models import Count
 
     from campaign.models import TeamMember
     from campaign.roles import Role
@@ -408,13 +409,27 @@ def child_create(district_name: str) -> dict:
     )
     if created:
         TeamMember.objects.create(user=user, role=Role.ORGANISER)
-    everyone = district_name == "*"
+    if district_name == "*":
+        districts, name = [], "Bench drive to everyone"
+    elif district_name.startswith("first:"):
+        # The union's districts in name order until they hold this many supporters:
+        # a drive of a given size on the demo union, without seeding into it.
+        wanted, districts, held = int(district_name.split(":", 1)[1]), [], 0
+        for district in District.objects.annotate(n=Count("contacts")).order_by("name"):
+            if held >= wanted:
+                break
+            districts.append(district)
+            held += district.n
+        name = f"Bench drive to {len(districts)} districts"
+    else:
+        districts = [District.objects.get(name=district_name)]
+        name = f"Bench drive to {district_name}"
     mailing = mailing_create(
         actor=user,
-        name="Bench drive to everyone" if everyone else f"Bench drive to {district_name}",
+        name=name,
         subject="{{ first_name }}, the ballot closes soon",
         body=BODY,
-        districts=() if everyone else [District.objects.get(name=district_name)],
+        districts=districts,
     )
     return {"mailing_id": mailing.pk}
 

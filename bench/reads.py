@@ -46,11 +46,8 @@ def run(ctx: Context) -> list[Figure]:
     print(
         f"  {contacts:,} supporters; VACUUM ANALYZE (statistics and visibility as autovacuum keeps them)"
     )
-    import psycopg
-
-    with psycopg.connect(ctx.database_url, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")
-        load_before = os.getloadavg()[0]
+    ctx.vacuum_analyze()
+    load_before = os.getloadavg()[0]
     env = ctx.env()
     # Production settings: no query log, as a deployed web worker runs.
     env.update(DEBUG="0", ALLOWED_HOSTS="localhost", STATIC_ROOT=str(ctx.var_dir / "static"))
