@@ -63,6 +63,8 @@ class Command(BaseCommand):
                 break
             if options["timeout"] and time.monotonic() - started > options["timeout"]:
                 raise CommandError("Timed out waiting; is a queue consumer (run_huey) running?")
-            time.sleep(0.2)
+            # Each look counts the drive's rows by status: at a union-wide drive that is
+            # ~100 ms of database work, so look once a second, not continuously.
+            time.sleep(1.0)
         mailing.refresh_from_db()
         self.stdout.write(f"Drive {mailing.pk}: {mailing.get_status_display().lower()}.")
