@@ -10,8 +10,9 @@ would suppress them). Anymail checks the signature; this view also refuses
   ``webhook_tokens_forget`` in mailings/services/webhook_tokens.py). The ESP's retry of the very same delivery (same token,
   same body) is answered 200 and changes nothing.
 
-A request that fails while its events are handled forgets its token again, so the
-ESP's retry of that same delivery is accepted.
+The token and the request's events are stored in one transaction: a request that fails
+while its events are handled forgets its token with them, so the ESP's retry of that
+same delivery is accepted.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from anymail.exceptions import AnymailWebhookValidationFailure
 from anymail.webhooks.mailgun import MailgunTrackingWebhookView
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
 from django.http import HttpResponse
 
-from mailings.services.webhook_tokens import webhook_token_claim, webhook_token_release
+from mailings.services.webhook_tokens import webhook_token_claim
 
 ESP = "mailgun"
 
@@ -50,25 +52,21 @@ class MailgunTrackingView(MailgunTrackingWebhookView):
     def run_validators(self, request):
         super().run_validators(request)  # basic auth, then Mailgun's signature
         try:
-            self._token, timestamp = _signature_fields(request)
+            self._token, self._timestamp = _signature_fields(request)
         except (KeyError, ValueError, TypeError, UnicodeDecodeError):
             raise AnymailWebhookValidationFailure("Webhook signature block is malformed.") from None
-        self._fresh = webhook_token_claim(
-            esp=ESP, token=self._token, timestamp=timestamp, body=request.body
-        )
 
     def post(self, request, *args, **kwargs):
-        self._token, self._fresh = None, True
-        try:
-            self.run_validators(request)
-            if not self._fresh:
+        self.run_validators(request)
+        # The token and the events it carries are stored in one transaction: one commit
+        # per webhook, and if handling an event fails the token is forgotten with it, so
+        # the ESP's retry of that same delivery is accepted.
+        with transaction.atomic():
+            fresh = webhook_token_claim(
+                esp=ESP, token=self._token, timestamp=self._timestamp, body=request.body
+            )
+            if not fresh:
                 return HttpResponse()  # the ESP retrying a delivery already handled
             for event in self.parse_events(request):
                 self.signal.send(sender=self.__class__, event=event, esp_name=self.esp_name)
-        except AnymailWebhookValidationFailure:
-            raise
-        except Exception:
-            if self._token is not None and self._fresh:
-                webhook_token_release(esp=ESP, token=self._token)
-            raise
         return HttpResponse()
