@@ -237,6 +237,16 @@ def _drive(
     }
 
 
+def sustained_rate(times: list[float]) -> float:
+    """Messages per second the ESP saw, from its sorted log times. Calls leave at the
+    limiter's pace and the last call's messages are stamped at its start, so the rate is
+    over the messages before it."""
+    if len(times) < 2 or times[-1] == times[0]:
+        return 0.0
+    last_call = sum(1 for t in times if t == times[-1])
+    return (len(times) - last_call) / (times[-1] - times[0])
+
+
 def _naive(ctx: Context, *, count: int, latency_ms: float, district: str = DISTRICT) -> float:
     esp = _FakeESP(latency_ms=latency_ms)
     try:
@@ -302,11 +312,7 @@ def run(ctx: Context) -> list[Figure]:
     limited = _drive(
         ctx, district=RATE_DISTRICT, count=rate_count, latency_ms=0, rate=rate_limit, label="rate"
     )
-    times = limited["times"]
-    # Calls leave at the limiter's pace; the last call's messages are counted at its start,
-    # so the sustained rate is over the messages before it.
-    last_call = sum(1 for t in times if t == times[-1])
-    sustained = (len(times) - last_call) / (times[-1] - times[0]) if len(times) > 1 else 0.0
+    sustained = sustained_rate(limited["times"])
     error = abs(sustained - rate_limit) / rate_limit
     figures.append(
         Figure(

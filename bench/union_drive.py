@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 
 from bench import BenchError, Context, Figure
-from bench.drives import CONSUMERS, WORKERS, _drive, _naive
+from bench.drives import CONSUMERS, WORKERS, _drive, _naive, sustained_rate
 
 REUSES_DATABASE = True
 TARGETS = {0: 2000.0, 100: 1500.0}
@@ -117,9 +117,7 @@ def run(ctx: Context) -> list[Figure]:
         label="union-rate",
         redis_url=redis_url,
     )
-    times = limited["times"]
-    last_call = sum(1 for t in times if t == times[-1])
-    sustained = (len(times) - last_call) / (times[-1] - times[0]) if len(times) > 1 else 0.0
+    sustained = sustained_rate(limited["times"])
     error = abs(sustained - RATE_LIMIT) / RATE_LIMIT
     figures.append(
         Figure(

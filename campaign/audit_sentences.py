@@ -163,6 +163,23 @@ def _invitation_send(e: AuditEvent, who: str) -> str:
     return f"{who} invited {d.get('email', e.target_label)} as {role}"
 
 
+def _drive_did(
+    what: str, *, reason: str | None = None, comment: str | None = None
+) -> Callable[[AuditEvent, str], str]:
+    """A drive action's sentence: ``what`` names the drive as {drive}; a reason from the
+    detail follows in brackets, a comment in quotes."""
+
+    def phrase(e: AuditEvent, who: str) -> str:
+        text = f"{who} {what.format(drive=e.target_label)}"
+        if reason and e.detail.get(reason):
+            text += f" ({e.detail[reason]})"
+        if comment and e.detail.get(comment):
+            text += f": “{e.detail[comment]}”"
+        return text
+
+    return phrase
+
+
 PHRASES: dict[str, Callable[[AuditEvent, str], str]] = {
     A.IMPORT: _import,
     A.IMPORT_UNDO: _import_undo,
@@ -175,19 +192,10 @@ PHRASES: dict[str, Callable[[AuditEvent, str], str]] = {
         f"{who} asked organisers to approve the drive {e.target_label} "
         f"({_n(e.counts.get('audience'), 'supporter')} to email)"
     ),
-    A.DRIVE_SEND_BACK: lambda e, who: (
-        f"{who} sent the drive {e.target_label} back for changes"
-        + (f": “{e.detail['comment']}”" if e.detail.get("comment") else "")
-    ),
-    A.DRIVE_PAUSE: lambda e, who: (
-        f"{who} paused the drive {e.target_label}"
-        + (f" ({e.detail['reason']})" if e.detail.get("reason") else "")
-    ),
-    A.DRIVE_RESUME: lambda e, who: f"{who} resumed the drive {e.target_label}",
-    A.DRIVE_CANCEL: lambda e, who: (
-        f"{who} cancelled the drive {e.target_label}"
-        + (f" ({e.detail['reason']})" if e.detail.get("reason") else "")
-    ),
+    A.DRIVE_SEND_BACK: _drive_did("sent the drive {drive} back for changes", comment="comment"),
+    A.DRIVE_PAUSE: _drive_did("paused the drive {drive}", reason="reason"),
+    A.DRIVE_RESUME: _drive_did("resumed the drive {drive}"),
+    A.DRIVE_CANCEL: _drive_did("cancelled the drive {drive}", reason="reason"),
     A.DRIVE_RECONCILE: lambda e, who: (
         f"{who} asked the ESP about the unknown rows of {e.target_label}: "
         f"{_n(e.counts.get('proven_sent'), 'proven sent', 'proven sent')}, "

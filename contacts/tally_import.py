@@ -19,8 +19,29 @@ from datetime import datetime
 from django.db.models import Min
 from django.utils import timezone
 
-from contacts.aggregates import NO_DISTRICT, _add, tally_recount_import
-from contacts.models import Contact, SupporterTally, Suppression, TallyRecheck
+from contacts.aggregates import NO_DISTRICT, _add, tally_scope
+from contacts.models import Contact, ImportChange, SupporterTally, Suppression, TallyRecheck
+
+
+def import_district_ids(*, batch) -> set[int | None]:
+    """Every district an import's contacts are in now or were in before it changed them:
+    what an import, or its undo, must recount."""
+    created = Contact.objects.filter(source_import=batch)
+    changes = ImportChange.objects.filter(batch=batch)
+    changed = Contact.objects.filter(pk__in=changes.values("contact_id"))
+    ids: set[int | None] = set()
+    for contacts in (created, changed):
+        ids.update(contacts.order_by().values_list("district_id", flat=True).distinct())
+    for previous in changes.exclude(previous={}).values_list("previous", flat=True):
+        if "district_id" in previous:
+            ids.add(previous["district_id"])
+    return ids
+
+
+def tally_recount_import(*, batch) -> None:
+    """After an import has written its rows (COPY and bulk writes send no signals)."""
+    with tally_scope(district_ids=import_district_ids(batch=batch)):
+        pass
 
 
 class CreatedCells:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from campaign.models import AuditEvent, TeamMember
 from campaign.roles import can
 from campaign.services import audit_record
-from contacts.aggregates import import_district_ids, tally_scope
+from contacts.aggregates import tally_scope
 from contacts.models import (
     ConsentRecord,
     Contact,
@@ -25,6 +25,7 @@ from contacts.models import (
     ImportChange,
     School,
 )
+from contacts.tally_import import import_district_ids
 
 CHUNK = 2000
 
