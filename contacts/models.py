@@ -135,13 +135,26 @@ class Contact(models.Model):
     # Stored trimmed and lower-cased by the services; unique whatever the case.
     email = models.EmailField(max_length=254)
     # Keyed hash of the address, to match the suppression list inside SQL.
-    email_hash = models.CharField(max_length=64, db_index=True, editable=False)
+    email_hash = models.CharField(max_length=64, editable=False)
     mobile = models.CharField(max_length=16, blank=True, help_text="UK mobile, E.164 (+447…)")
+    # No single-column indexes on school and district: the (school, last_name) and
+    # (district, …) indexes below serve every lookup by either, and each index is paid
+    # for on every imported row.
     school = models.ForeignKey(
-        School, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+        School,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contacts",
+        db_index=False,
     )
     district = models.ForeignKey(
-        District, null=True, blank=True, on_delete=models.PROTECT, related_name="contacts"
+        District,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="contacts",
+        db_index=False,
     )
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     tags = models.ManyToManyField(Tag, blank=True, related_name="contacts")
@@ -168,6 +181,9 @@ class Contact(models.Model):
             models.Index(
                 fields=["district", "last_name", "first_name", "id"], name="contact_district_order"
             ),
+            # Matched by equality only, so no pattern-ops twin (a CharField's db_index
+            # would add one, costing as much again on every insert).
+            models.Index(fields=["email_hash"], name="contact_email_hash"),
         ]
 
     def __str__(self) -> str:
@@ -207,7 +223,10 @@ class ConsentRecord(models.Model):
         REQUEST = "request", "Asked an organiser"
         ERASURE = "erasure", "Erased"
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consents")
+    # Looked up through the (contact, channel, withdrawn_at) index below.
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="consents", db_index=False
+    )
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
     given_at = models.DateTimeField()
     source = models.CharField(max_length=200, help_text="Where the consent was collected.")

@@ -59,6 +59,8 @@ class RowParsingMixin:
 
     # Set up from the header on the first row (see _layout).
     width: int | None = None
+    # Whether the reader gives numbers and dates as such (XLSX, ODS), not only text.
+    typed_cells: bool = False
 
     def _layout(self) -> None:
         headers = self.columns.headers
@@ -91,12 +93,20 @@ class RowParsingMixin:
             )
         if unheaded:
             self._count_unheaded(number)
-        all_text = True
-        try:
-            printable = "".join(raw_cells).isprintable()
-        except TypeError:  # typed cells from a spreadsheet
-            all_text = False
-            printable = "".join([cell for cell in raw_cells if cell.__class__ is str]).isprintable()
+        if self.typed_cells:
+            # XLSX and ODS rows mix text with numbers and dates.
+            strings = [cell for cell in raw_cells if cell.__class__ is str]
+            all_text = len(strings) == len(raw_cells)
+            printable = "".join(strings).isprintable()
+        else:
+            all_text = True
+            try:
+                printable = "".join(raw_cells).isprintable()
+            except TypeError:  # not from the CSV reader after all
+                all_text = False
+                printable = "".join(
+                    [cell for cell in raw_cells if cell.__class__ is str]
+                ).isprintable()
         hidden: list[str] = []
         if not printable:
             raw_cells, hidden = self._hidden_remove(raw_cells)
@@ -106,6 +116,11 @@ class RowParsingMixin:
         # are not printable), so for text cells str.strip() is exactly cell_text().
         if all_text and printable:
             texts = [cell.strip() for cell in raw_cells]  # type: ignore[union-attr]
+        elif printable:
+            texts = [
+                cell.strip() if cell.__class__ is str else cell_text(cell)  # type: ignore[union-attr]
+                for cell in raw_cells
+            ]
         else:
             texts = [cell_text(cell) for cell in raw_cells]
         texts += self.text_padding

@@ -27,6 +27,7 @@ from django.utils import timezone
 from campaign.models import AuditEvent
 from campaign.roles import can
 from campaign.services import audit_record
+from contacts.importing.bulk_load import indexes_built_after
 from contacts.importing.cells import (
     Cell,
     cell_text,
@@ -156,7 +157,10 @@ def supporters_import(
                     started_at=now,
                 )
             importer.begin(batch)
-            with _checks_as_we_go():
+            with (
+                _checks_as_we_go(),
+                indexes_built_after([Contact, ConsentRecord], rebuild=not options.dry_run),
+            ):
                 importer.run(chunks, progress)
             _finish(batch=batch, report=report, importer=importer, options=options, actor=actor)
             if options.dry_run:
@@ -325,6 +329,7 @@ class _Importer(RowParsingMixin, PlacesMixin, UpsertMixin):
         limit = settings.IMPORT_MAX_ROWS
         rows = iter(sheet.rows)
         self.halves = halves
+        self.typed_cells = sheet.format != "csv"
         while chunk := list(islice(rows, self.options.chunk_size)):
             parsed = []
             for number, cells in chunk:

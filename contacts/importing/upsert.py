@@ -26,6 +26,8 @@ CONTACT_COLUMNS = (
     "created_at",
     "updated_at",
 )
+_EMAIL = ConsentRecord.Channel.EMAIL.value
+_IMPORTED = ConsentRecord.Method.IMPORT.value
 CONSENT_COLUMNS = (
     "contact_id",
     "channel",
@@ -91,7 +93,7 @@ class UpsertMixin:
             )
             for row in rows
         ]
-        consents = [self._consent_values(None, row.consent_at) for row in rows]
+        given = [row.consent_at for row in rows]
         if self.created_cells is not None:
             self.created_cells.add(
                 (row.district, row.role or member, row.consent_at) for row in rows
@@ -99,11 +101,16 @@ class UpsertMixin:
 
         def job(raw) -> None:
             ids = insert_rows_on(raw, Contact, CONTACT_COLUMNS, contacts, returning_ids=True)
+            source, wording, version, now = self.source, self.wording, self.version, self.now
             insert_rows_on(
                 raw,
                 ConsentRecord,
                 CONSENT_COLUMNS,
-                [(pk, *values[1:]) for pk, values in zip(ids, consents, strict=True)],
+                # _consent_values, spelt out: this runs for every new supporter.
+                [
+                    (pk, _EMAIL, at, source, wording, version, _IMPORTED, None, "", now)
+                    for pk, at in zip(ids, given, strict=True)
+                ],
             )
 
         # Runs while the next chunk is being cleaned (see CopyWorker).
@@ -166,12 +173,12 @@ class UpsertMixin:
     def _consent_values(self, contact_id: int | None, given_at: datetime) -> tuple:
         return (
             contact_id,
-            ConsentRecord.Channel.EMAIL.value,
+            _EMAIL,
             given_at,
             self.source,
             self.wording,
             self.version,
-            ConsentRecord.Method.IMPORT.value,
+            _IMPORTED,
             None,
             "",
             self.now,

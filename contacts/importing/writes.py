@@ -200,14 +200,29 @@ def insert_rows_on(
     return _copy(model, columns, rows, returning_ids, raw=raw)
 
 
+# The unit separator: a C0 control character, which the importer removes from every
+# cell, so no imported value holds it.
+_SEPARATOR = "\x1f"
+
+
 class _Any(Lookup):
-    """``expression = ANY(%s)`` with the whole list as one array parameter."""
+    """``expression = ANY(...)`` with the whole list as one parameter.
+
+    Text values go as one separated string split by the server: the driver quotes a
+    single string in C, where a list parameter is dumped element by element in Python
+    (seconds per 450,000-row import). Integers go the same way, cast back on the server.
+    """
 
     lookup_name = "any"
     prepare_rhs = False
 
     def get_db_prep_lookup(self, value, connection):
-        return "%s", [list(value)]
+        values = list(value)
+        if all(v.__class__ is int for v in values):
+            return "string_to_array(%s, ',')::bigint[]", [",".join(map(str, values))]
+        if all(v.__class__ is str and _SEPARATOR not in v for v in values):
+            return "string_to_array(%s, chr(31))", [_SEPARATOR.join(values)]
+        return "%s", [values]
 
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
