@@ -225,7 +225,9 @@ def recreate_database(url: str) -> None:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
-def run_measured(args: Sequence[str], *, env: dict[str, str], timeout: float) -> ChildRun:
+def run_measured(
+    args: Sequence[str], *, env: dict[str, str], timeout: float, cwd: Path | None = None
+) -> ChildRun:
     """Run a child to completion; wall time and peak RSS are that child's alone.
 
     ``os.wait4`` returns the rusage of exactly this child, unlike RUSAGE_CHILDREN which
@@ -233,7 +235,7 @@ def run_measured(args: Sequence[str], *, env: dict[str, str], timeout: float) ->
     """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(list(args), stdout=out, stderr=err, env=env, cwd=ROOT)  # noqa: S603
+        proc = subprocess.Popen(list(args), stdout=out, stderr=err, env=env, cwd=cwd or ROOT)  # noqa: S603
         killer = threading.Timer(timeout, proc.kill)
         killer.start()
         try:

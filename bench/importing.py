@@ -31,10 +31,11 @@ import csv
 import json
 import os
 import random
+import subprocess
 import sys
 from pathlib import Path
 
-from bench import BenchError, Context, Figure
+from bench import ROOT, BenchError, Context, Figure, recreate_database, run_measured
 
 ROWS = 450_000
 XLSX_ROWS = 450_000
@@ -45,8 +46,10 @@ TARGET_PEAK_MB = 1024.0
 TARGET_RATIO = 10.0
 TARGET_XLSX_SECONDS = 45.0
 TARGET_XLSX_RATE = 10_000.0
-# The CSV import before the readers changed (main, 2026-11-22, an idle machine).
-PREVIOUS_CSV_SECONDS = 34.9
+# The importer the CSV target was set against ("no slower than today"): main on
+# 2026-11-22, before the readers, the school and hygiene fixes and the search indexes.
+# It is checked out and timed on the same file in the same run, on its own database.
+BEFORE_COMMIT = "e540d58"
 RATIO_ATTEMPTS = 3
 SEED = 3
 USERNAME = "bench-organiser"
@@ -156,6 +159,44 @@ def _import(ctx: Context, path: Path):
     run = ctx.manage("import_supporters", str(path), "--json", "--as", USERNAME)
     report = json.loads(run.stdout)
     return run, report
+
+
+def _import_before(ctx: Context, path: Path):
+    """Time ``import_supporters`` of BEFORE_COMMIT on ``path``, from a git worktree,
+    into a database of its own (migrated by that code), with this run's Python."""
+    worktree = ctx.var_dir / f"importer-{BEFORE_COMMIT}"
+    if not (worktree / "manage.py").exists():
+        made = subprocess.run(  # noqa: S603
+            ["git", "worktree", "add", "--force", "--detach", str(worktree), BEFORE_COMMIT],  # noqa: S607
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        if made.returncode != 0:
+            raise BenchError(
+                f"Could not check out {BEFORE_COMMIT} for the CSV baseline (a clone with "
+                f"its history is needed): {made.stderr.strip()}"
+            )
+    url = f"{ctx.database_url}_before"
+    recreate_database(url)
+    env = ctx.env() | {"DATABASE_URL": url}
+
+    def child(*args: str):
+        run = run_measured(
+            [sys.executable, "manage.py", *args], env=env, timeout=ctx.timeout, cwd=worktree
+        )
+        if run.returncode != 0:
+            tail = "\n".join((run.stderr or run.stdout).strip().splitlines()[-20:])
+            raise BenchError(f"{BEFORE_COMMIT}: {' '.join(args)} exited {run.returncode}:\n{tail}")
+        return run
+
+    child("migrate", "--noinput", "-v", "0")
+    child("createsuperuser", "--noinput", "--username", USERNAME, "--email", "b@example.org")
+    run = child("import_supporters", str(path), "--json", "--as", USERNAME)
+    created = json.loads(run.stdout)["created"]
+    if created != ctx.query_one("SELECT count(*) FROM contacts_contact"):
+        raise BenchError("The importer before and this one created different numbers.")
+    return run
 
 
 def _previous(names: list[str]) -> list[Figure]:
@@ -294,6 +335,9 @@ def _all(ctx: Context) -> list[Figure]:
     if contacts != report["created"]:
         raise BenchError(f"The import reported {report['created']} created, found {contacts}.")
 
+    print(f"  import_supporters: {n:,}-row CSV with the importer of {BEFORE_COMMIT}", flush=True)
+    before = _import_before(ctx, big)
+
     full = ctx.scale == 1.0
     at_scale = "" if full else " (at scale 1)"
     rate = n / csv_run.seconds
@@ -319,11 +363,18 @@ def _all(ctx: Context) -> list[Figure]:
             name="import_supporters CSV wall time",
             value=csv_run.seconds,
             unit="s",
-            target=f"< {TARGET_SECONDS:.0f} s{at_scale}; before: {PREVIOUS_CSV_SECONDS} s",
-            passed=csv_run.seconds < TARGET_SECONDS if full else None,
+            target=f"< {TARGET_SECONDS:.0f} s{at_scale}, and no slower than the importer "
+            f"of {BEFORE_COMMIT}",
+            passed=(csv_run.seconds < TARGET_SECONDS if full else True)
+            and csv_run.seconds <= before.seconds,
+            baseline=before.seconds,
+            baseline_name=f"the importer of {BEFORE_COMMIT} (2026-11-22), same file, same "
+            "run, its own empty database",
             higher_is_better=False,
-            notes=f"Before this change the same file took {PREVIOUS_CSV_SECONDS} s "
-            "(2026-11-22, an idle machine); compare only with the load average in mind.",
+            notes="Both into an empty union. Since then the importer checks far more "
+            "(URNs, cell hygiene, lengths, unheaded cells) and the supporters table has "
+            "six more indexes (search, list order); a first load now builds them once at "
+            f"the end. Peak memory of the importer before: {before.peak_rss_mb:,.0f} MB.",
         ),
         Figure(
             name="import_supporters CSV peak memory",

@@ -134,3 +134,21 @@ def test_one_of_matches_text_ints_and_values_holding_the_separator(contact_a, co
     odd = [contact_b.email, "unit\x1fseparator@example.org"]
     assert list(Contact.objects.filter(one_of("email", odd))) == [contact_b]
     assert not Contact.objects.filter(one_of("pk", [])).exists()
+
+
+def test_a_role_that_may_not_drop_the_indexes_loads_with_them(db, organiser, export, monkeypatch):
+    # An index that cannot be dropped (it backs the primary key) fails the DROP, as a
+    # role that does not own the table would: the load goes on with the indexes.
+    monkeypatch.setattr(
+        "contacts.importing.bulk_load._DROPPABLE",
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s::regclass::text "
+        "AND indexname LIKE '%%pkey'",
+    )
+    before = index_definitions()
+    with transaction.atomic(), indexes_built_after([Contact, ConsentRecord]) as dropped:
+        assert dropped == []
+
+    report = supporters_import(path=export, file_name="first-load.csv", actor=organiser)
+
+    assert report.created == 300
+    assert index_definitions() == before
