@@ -190,9 +190,17 @@ def _import_before(ctx: Context, path: Path):
             raise BenchError(f"{BEFORE_COMMIT}: {' '.join(args)} exited {run.returncode}:\n{tail}")
         return run
 
-    child("migrate", "--noinput", "-v", "0")
-    child("createsuperuser", "--noinput", "--username", USERNAME, "--email", "b@example.org")
-    run = child("import_supporters", str(path), "--json", "--as", USERNAME)
+    try:
+        child("migrate", "--noinput", "-v", "0")
+        child("createsuperuser", "--noinput", "--username", USERNAME, "--email", "b@example.org")
+        run = child("import_supporters", str(path), "--json", "--as", USERNAME)
+    finally:
+        # The checkout lives in this run's scratch directory; git forgets it with it.
+        subprocess.run(  # noqa: S603
+            ["git", "worktree", "remove", "--force", str(worktree)],  # noqa: S607
+            cwd=ROOT,
+            capture_output=True,
+        )
     created = json.loads(run.stdout)["created"]
     if created != ctx.query_one("SELECT count(*) FROM contacts_contact"):
         raise BenchError("The importer before and this one created different numbers.")
