@@ -31,11 +31,11 @@ import csv
 import json
 import os
 import random
-import subprocess
 import sys
 from pathlib import Path
 
-from bench import ROOT, BenchError, Context, Figure, recreate_database, run_measured
+from bench import BenchError, Context, Figure
+from bench.importing_before import BEFORE_COMMIT, import_before
 
 ROWS = 450_000
 XLSX_ROWS = 450_000
@@ -46,10 +46,6 @@ TARGET_PEAK_MB = 1024.0
 TARGET_RATIO = 10.0
 TARGET_XLSX_SECONDS = 45.0
 TARGET_XLSX_RATE = 10_000.0
-# The importer the CSV target was set against ("no slower than today"): main on
-# 2026-11-22, before the readers, the school and hygiene fixes and the search indexes.
-# It is checked out and timed on the same file in the same run, on its own database.
-BEFORE_COMMIT = "e540d58"
 RATIO_ATTEMPTS = 3
 SEED = 3
 USERNAME = "bench-organiser"
@@ -159,52 +155,6 @@ def _import(ctx: Context, path: Path):
     run = ctx.manage("import_supporters", str(path), "--json", "--as", USERNAME)
     report = json.loads(run.stdout)
     return run, report
-
-
-def _import_before(ctx: Context, path: Path):
-    """Time ``import_supporters`` of BEFORE_COMMIT on ``path``, from a git worktree,
-    into a database of its own (migrated by that code), with this run's Python."""
-    worktree = ctx.var_dir / f"importer-{BEFORE_COMMIT}"
-    if not (worktree / "manage.py").exists():
-        made = subprocess.run(  # noqa: S603
-            ["git", "worktree", "add", "--force", "--detach", str(worktree), BEFORE_COMMIT],  # noqa: S607
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        )
-        if made.returncode != 0:
-            raise BenchError(
-                f"Could not check out {BEFORE_COMMIT} for the CSV baseline (a clone with "
-                f"its history is needed): {made.stderr.strip()}"
-            )
-    url = f"{ctx.database_url}_before"
-    recreate_database(url)
-    env = ctx.env() | {"DATABASE_URL": url}
-
-    def child(*args: str):
-        run = run_measured(
-            [sys.executable, "manage.py", *args], env=env, timeout=ctx.timeout, cwd=worktree
-        )
-        if run.returncode != 0:
-            tail = "\n".join((run.stderr or run.stdout).strip().splitlines()[-20:])
-            raise BenchError(f"{BEFORE_COMMIT}: {' '.join(args)} exited {run.returncode}:\n{tail}")
-        return run
-
-    try:
-        child("migrate", "--noinput", "-v", "0")
-        child("createsuperuser", "--noinput", "--username", USERNAME, "--email", "b@example.org")
-        run = child("import_supporters", str(path), "--json", "--as", USERNAME)
-    finally:
-        # The checkout lives in this run's scratch directory; git forgets it with it.
-        subprocess.run(  # noqa: S603
-            ["git", "worktree", "remove", "--force", str(worktree)],  # noqa: S607
-            cwd=ROOT,
-            capture_output=True,
-        )
-    created = json.loads(run.stdout)["created"]
-    if created != ctx.query_one("SELECT count(*) FROM contacts_contact"):
-        raise BenchError("The importer before and this one created different numbers.")
-    return run
 
 
 def _previous(names: list[str]) -> list[Figure]:
@@ -344,7 +294,7 @@ def _all(ctx: Context) -> list[Figure]:
         raise BenchError(f"The import reported {report['created']} created, found {contacts}.")
 
     print(f"  import_supporters: {n:,}-row CSV with the importer of {BEFORE_COMMIT}", flush=True)
-    before = _import_before(ctx, big)
+    before = import_before(ctx, big, username=USERNAME)
 
     full = ctx.scale == 1.0
     at_scale = "" if full else " (at scale 1)"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 
 from bench import BenchError, Context, Figure
-from bench.drives import CONSUMERS, WORKERS, _drive, _naive, sustained_rate
+from bench.drives import CONSUMERS, WORKERS, _drive, _naive, rate_limit_figure
 
 REUSES_DATABASE = True
 TARGETS = {0: 2000.0, 100: 1500.0}
@@ -117,19 +117,12 @@ def run(ctx: Context) -> list[Figure]:
         label="union-rate",
         redis_url=redis_url,
     )
-    sustained = sustained_rate(limited["times"])
-    error = abs(sustained - RATE_LIMIT) / RATE_LIMIT
     figures.append(
-        Figure(
-            name=f"global rate limit {RATE_LIMIT:,.0f} msg/s on Redis across {CONSUMERS} consumers",
-            value=sustained,
-            unit="msg/s",
-            target=f"within 5% of {RATE_LIMIT:,.0f}",
-            passed=error <= 0.05 and limited["exactly_once"],
-            notes=(
-                f"off by {error:.1%}; {limited['count']:,} recipients in {limited['seconds']:.1f} s "
-                f"end to end; everyone exactly once: {limited['exactly_once']}"
-            ),
+        rate_limit_figure(
+            f"global rate limit {RATE_LIMIT:,.0f} msg/s on Redis across {CONSUMERS} consumers",
+            limited,
+            rate=RATE_LIMIT,
+            tolerance=0.05,
         )
     )
     return figures

@@ -98,15 +98,9 @@ class RowParsingMixin:
             strings = [cell for cell in raw_cells if cell.__class__ is str]
             all_text = len(strings) == len(raw_cells)
             printable = "".join(strings).isprintable()
-        else:
+        else:  # CSV: every cell is text
             all_text = True
-            try:
-                printable = "".join(raw_cells).isprintable()
-            except TypeError:  # not from the CSV reader after all
-                all_text = False
-                printable = "".join(
-                    [cell for cell in raw_cells if cell.__class__ is str]
-                ).isprintable()
+            printable = "".join(raw_cells).isprintable()
         hidden: list[str] = []
         if not printable:
             raw_cells, hidden = self._hidden_remove(raw_cells)

@@ -5,7 +5,7 @@ run or a failed import leaves them untouched, and a table with rows keeps them."
 import csv
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from contacts.importing import FileError, ImportOptions, supporters_import
 from contacts.importing.bulk_load import indexes_built_after
@@ -74,9 +74,8 @@ def test_the_first_load_leaves_every_index_as_it_was(db, organiser, export):
 def test_the_unique_email_still_holds_after_the_first_load(db, organiser, export):
     supporters_import(path=export, file_name="first-load.csv", actor=organiser)
 
-    with pytest.raises(Exception) as caught, transaction.atomic():
-        ContactFactory(email="ni.bhriain7@example.org", school=School.objects.first())
-    assert "unique" in str(caught.value).lower()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ContactFactory(email="NI.Bhriain7@example.org", school=School.objects.first())
 
 
 def test_a_dry_run_into_an_empty_union_leaves_the_indexes(db, organiser, export):
