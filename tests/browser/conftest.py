@@ -30,6 +30,8 @@ from django.conf import settings
 from django.test import Client
 from playwright.sync_api import Browser, BrowserType, Page, Playwright, sync_playwright
 
+from tests.browser.consumer import DB_LOCK
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -140,7 +142,8 @@ def signed_in(open_context, live_server):
 
     def sign_in(user, viewport: str = "desktop") -> Page:
         client = Client()
-        client.force_login(user)
+        with DB_LOCK:  # a consumer may be running on the same connection
+            client.force_login(user)
         context = open_context(viewport)
         context.add_cookies(
             [

@@ -25,6 +25,12 @@ from django.utils.module_loading import autodiscover_modules
 from huey import signals
 from huey.contrib.djhuey import HUEY
 
+# One lock for every user of the shared in-memory SQLite connection: the live server's
+# requests, the consumer's tasks, and the test's own queries while a consumer runs
+# (the sign-in fixture takes it too). SQLite answers "database table is locked" when
+# two threads use that connection at once.
+DB_LOCK = threading.RLock()
+
 
 class ThreadConsumer:
     def __init__(self, live_server, *, pause: float = 0.3):
@@ -32,7 +38,7 @@ class ThreadConsumer:
         self.pause = pause
         # The live server shares one connection only for an in-memory SQLite database.
         self.shared_connection = bool(live_server.thread.connections_override)
-        self.lock = threading.RLock() if self.shared_connection else contextlib.nullcontext()
+        self.lock = DB_LOCK if self.shared_connection else contextlib.nullcontext()
         self.errors: list[str] = []
         self.executed = 0
         self._stop = threading.Event()
@@ -80,7 +86,9 @@ class ThreadConsumer:
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=30)
+            self._thread.join(timeout=60)
         self._httpd.set_app(self._app)
+        # A consumer still running would share the connection with the next test's.
+        assert self._thread is None or not self._thread.is_alive(), "the consumer did not stop"
         HUEY.disconnect_signal(self._failed, signals.SIGNAL_ERROR)
         assert not self.errors, f"tasks failed in the consumer: {self.errors!r}"

@@ -311,16 +311,16 @@ def test_an_organiser_pauses_a_sending_drive_and_resumes_it_to_done(
 def test_the_outbox_list_is_clean_and_shows_a_messages_html(
     signed_in, organiser, world, outbox_sending, consumer, screenshot, assert_accessible, tmp_path
 ):
-    worker = consumer(pause=0.05)
     drive = mailing_create(
         actor=organiser,
         name="Outbox check",
         subject="{{ first_name }}: one week left",
         body="**Bold** reminder for {{ first_name }}",
     )
+    page = signed_in(organiser, "desktop")
+    worker = consumer(pause=0.05)
     with worker.lock:
         mailing_start(actor=organiser, mailing=drive)
-    page = signed_in(organiser, "desktop")
     deadline = time.monotonic() + 60
     while _counts(worker, drive)["queued"] and time.monotonic() < deadline:
         time.sleep(0.3)
