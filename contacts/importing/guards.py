@@ -194,6 +194,29 @@ def xlsx_sheet_name(archive: zipfile.ZipFile) -> str:
     return fallback
 
 
+def _greater_than(number: int) -> bytes:
+    """Pattern for a decimal number above ``number``, leading zeros allowed, as a group
+    followed by the closing quote: longer numbers, or as long with a higher digit
+    after a common start."""
+    digits = str(number)
+    length = len(digits)
+    choices = [rb"[1-9]\d{%d,}" % length]
+    for i, digit in enumerate(digits):
+        if digit != "9":
+            rest = length - i - 1
+            choices.append(
+                digits[:i].encode()
+                + b"[%d-9]" % (int(digit) + 1)
+                + (rb"\d{%d}" % rest if rest else b"")
+            )
+    return rb"0*(" + b"|".join(choices) + rb")\""
+
+
+def _later_row(cell_r: bytes, row: int) -> re.Pattern[bytes]:
+    """A cell whose reference names a row after ``row``."""
+    return re.compile(re.escape(cell_r) + rb"[A-Z]{1,3}" + _greater_than(row))
+
+
 def _head(archive: zipfile.ZipFile, name: str, size: int = 4 * BLOCK) -> bytes:
     with archive.open(name) as stream:
         return stream.read(size)
@@ -224,9 +247,11 @@ def xlsx_extent(archive: zipfile.ZipFile, sheet: str) -> Extent:
     row_tags = tuple(b"<" + prefix + b"row" + end for end in (b" ", b">", b"/>"))
     row_r = b"<" + prefix + b'row r="'
     # Fast path, for sheets whose every <row> and <c> starts with its r="..." (as
-    # Excel, LibreOffice and openpyxl write them): distinct row numbers and column
-    # names per block, found at C speed; a single-letter column is found by search.
-    rows_of = re.compile(re.escape(cell_r) + rb"[A-Z]{1,3}(\d+)")
+    # Excel, LibreOffice and openpyxl write them). Finding every cell's row number
+    # costs seconds at union scale, so each block's last cell gives a candidate
+    # maximum and one search looks for any cell that names a later row (none, in a
+    # sheet written in order); a single-letter column is found by search too.
+    cell_row = re.compile(re.escape(cell_r) + rb"[A-Z]{1,3}(\d+)")
     wide_of = re.compile(re.escape(cell_r) + rb"([A-Z]{2,})\d")
     # beyond[n]: a cell in a single-letter column past the n-th (one search per block
     # for the usual sheet, instead of one per letter).
@@ -240,7 +265,13 @@ def xlsx_extent(archive: zipfile.ZipFile, sheet: str) -> Extent:
         if cells != block.count(cell_r) or rows != block.count(row_r):
             return _xlsx_extent_exact(archive, sheet, re.escape(prefix))
         if cells:
-            max_row = max(max_row, max(map(int, set(rows_of.findall(block))), default=0))
+            last = cell_row.match(block, block.rfind(cell_r))
+            if last is not None:
+                max_row = max(max_row, int(last.group(1)))
+            at = 0
+            while found := _later_row(cell_r, max_row).search(block, at):
+                max_row = int(found.group(1))
+                at = found.start() + 1
             wide = set(wide_of.findall(block))
             if wide:
                 max_col = max(max_col, max(map(_column_number, wide)))

@@ -238,3 +238,39 @@ def test_a_sheet_is_measured_to_its_furthest_column_wherever_that_cell_is(
 
     with pytest.raises(FileError, match=f"uses {columns} columns"):
         rows_of(path)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        # The furthest row first, then rows written in order after it.
+        '<row r="3"><c r="A900"><v>1</v></c></row><row r="4"><c r="A4"><v>1</v></c></row>',
+        # In the middle of rows written in order, with leading zeros.
+        '<row r="3"><c r="A3"><v>1</v></c><c r="B000900"><v>1</v></c></row>'
+        '<row r="4"><c r="A4"><v>1</v></c></row>',
+        # Two cells out of order, the second further than the first.
+        '<row r="3"><c r="A500"><v>1</v></c><c r="A900"><v>1</v></c><c r="A5"><v>1</v></c></row>',
+    ],
+)
+def test_a_sheet_is_measured_to_its_furthest_row_wherever_that_cell_is(tmp_path, settings, rows):
+    settings.IMPORT_MAX_ROWS = 898
+    sheet = crafted_files._Member(
+        "xl/worksheets/sheet1.xml",
+        crafted_files._SHEET_HEAD + crafted_files._HEADER_ROW + rows + crafted_files._SHEET_TAIL,
+    )
+    path = crafted_files._xlsx(tmp_path / "far-row.xlsx", sheet)
+
+    with pytest.raises(FileError, match="uses 900 rows"):
+        rows_of(path)
+
+
+@pytest.mark.parametrize("number", [0, 1, 9, 10, 99, 100, 450_001, 199_999, 1_048_576])
+def test_the_later_row_pattern_matches_exactly_the_numbers_above_its_row(number):
+    from contacts.importing.guards import _later_row
+
+    pattern = _later_row(b'<c r="', number)
+    candidates = {*range(0, 1200), number - 1, number, number + 1, 10 * number, 10**7}
+    for candidate in candidates - {-1}:
+        for written in (str(candidate), f"00{candidate}"):
+            cell = f'<c r="AB{written}">'.encode()
+            assert (pattern.match(cell) is not None) == (candidate > number), written
