@@ -166,6 +166,20 @@ def parse_mobile(value: Cell) -> str:
 
 def mobile_from_text(text: str) -> str:
     """``parse_mobile`` of a cell already read with ``cell_text``."""
+    mobile = mobile_or_none(text)
+    if mobile is None:
+        raise ValidationError(f"{text!r} is not a UK mobile number.", code="invalid_mobile")
+    return mobile
+
+
+def mobile_or_none(text: str) -> str | None:
+    """``mobile_from_text``, with None for a cell that is not a UK mobile.
+
+    The import asks this of every row. A ValidationError is a reference cycle (its
+    error_list holds the error itself, its traceback the frames and their rows), which
+    only the cyclic collector frees: one per bad number kept the collector busy for
+    seconds in a union-sized file.
+    """
     if not text:
         return ""
     compact = _MOBILE_JUNK.sub("", text)
@@ -176,8 +190,11 @@ def mobile_from_text(text: str) -> str:
             return "+44" + national
     elif compact.lstrip("+").isdigit() and len(compact) < 10:
         # Too few digits to be any UK mobile; no need to ask phonenumbers.
-        raise ValidationError(f"{text!r} is not a UK mobile number.", code="invalid_mobile")
-    return normalise_uk_mobile(text)
+        return None
+    try:
+        return normalise_uk_mobile(text)
+    except ValidationError:
+        return None
 
 
 _ROLE_WORDS = {
@@ -267,6 +284,7 @@ __all__ = [
     "hidden_remove",
     "is_blank_row",
     "mobile_from_text",
+    "mobile_or_none",
     "parse_date",
     "parse_mobile",
     "parse_role",

@@ -16,7 +16,7 @@ from contacts.importing.cells import (
     email_from_text,
     hidden_remove,
     is_blank_row,
-    mobile_from_text,
+    mobile_or_none,
     parse_date,
     parse_role,
     parse_yes_no,
@@ -297,9 +297,8 @@ class RowParsingMixin:
         row.school_name, row.urn = school, urn
         row.district_name = " ".join(district.split())
         mobile = texts[at["mobile"]]
-        try:
-            row.mobile = mobile_from_text(mobile)
-        except ValidationError:
+        row.mobile = mobile_or_none(mobile)
+        if row.mobile is None:
             row.mobile = ""
             self._warn(
                 row,

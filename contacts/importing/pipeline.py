@@ -32,6 +32,7 @@ from contacts.importing.cells import (
     Cell,
     cell_text,
 )
+from contacts.importing.collector import collector_relaxed
 from contacts.importing.columns import ColumnMap, columns_map
 from contacts.importing.errors import FileError
 from contacts.importing.parse import FIELDS, RowParsingMixin
@@ -116,7 +117,28 @@ def supporters_import(
     options = options or ImportOptions()
     if not can(actor, "add", "contacts.importbatch"):
         raise PermissionDenied("Only organisers can import supporters.")
-    path = Path(path)
+    with collector_relaxed():
+        return _import(
+            path=Path(path),
+            file_name=file_name,
+            actor=actor,
+            options=options,
+            batch=batch,
+            progress=progress,
+            rows_progress=rows_progress,
+        )
+
+
+def _import(
+    *,
+    path: Path,
+    file_name: str,
+    actor,
+    options: ImportOptions,
+    batch: ImportBatch | None,
+    progress: ProgressFn | None,
+    rows_progress: RowsFn | None,
+) -> ImportReport:
     size = path.stat().st_size
     if size > settings.IMPORT_MAX_BYTES:
         raise FileError(
