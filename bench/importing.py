@@ -194,6 +194,15 @@ def _xlsx(ctx: Context) -> list[Figure]:
     _organiser(ctx)
     xlsx_run, xlsx_report = _import(ctx, sheet)
     xlsx_load = os.getloadavg()[0]
+    # The openpyxl path: the importer of BEFORE_COMMIT read XLSX with openpyxl.
+    print(
+        f"  import_supporters: the XLSX with the importer of {BEFORE_COMMIT} (openpyxl)", flush=True
+    )
+    before = import_before(ctx, sheet, username=USERNAME)
+    before_rate = xlsx_n / before.seconds
+    before_name = (
+        f"the importer of {BEFORE_COMMIT} (openpyxl), same file, same run, its own empty database"
+    )
     reads = {}
     for reader in ("calamine", "openpyxl"):
         print(f"  reading the XLSX with {reader}", flush=True)
@@ -212,6 +221,8 @@ def _xlsx(ctx: Context) -> list[Figure]:
             unit="rows/s",
             target=f"≥ {TARGET_XLSX_RATE:,.0f} rows/s{at_scale}",
             passed=rate >= TARGET_XLSX_RATE if full else None,
+            baseline=before_rate,
+            baseline_name=before_name,
             notes=f"python-calamine; {xlsx_report['created']:,} created, "
             f"{xlsx_report['schools_created']:,} schools. Measured on the 2-core machine "
             f"while it was shared with other work: 1-minute load average {xlsx_load:.1f} "
@@ -223,6 +234,8 @@ def _xlsx(ctx: Context) -> list[Figure]:
             unit="s",
             target=f"≤ {TARGET_XLSX_SECONDS:.0f} s{at_scale}",
             passed=xlsx_run.seconds <= TARGET_XLSX_SECONDS if full else None,
+            baseline=before.seconds,
+            baseline_name=before_name,
             higher_is_better=False,
             notes="The whole process: start-up, the size checks and sheet scan, reading, "
             "cleaning and writing.",

@@ -1,5 +1,6 @@
-"""The CSV import's baseline: the importer as it was when its target was set, timed on
-the same file in the same run (``bench/importing.py``)."""
+"""The import figures' baseline: the importer as it was when their targets were set
+(it read XLSX with openpyxl), timed on the same file in the same run
+(``bench/importing.py``)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def import_before(ctx: Context, path: Path, *, username: str) -> ChildRun:
         )
         if made.returncode != 0:
             raise BenchError(
-                f"Could not check out {BEFORE_COMMIT} for the CSV baseline (a clone with "
+                f"Could not check out {BEFORE_COMMIT} for the import baseline (a clone with "
                 f"its history is needed): {made.stderr.strip()}"
             )
     url = f"{ctx.database_url}_before"
