@@ -11,6 +11,13 @@ def mailing_batch_task(mailing_id: int, batch: int) -> None:
     mailing_batch_send(mailing_id=mailing_id, batch=batch)
 
 
+@db_task()
+def recipient_statistics_task() -> None:
+    from mailings.services.drive import recipient_statistics_refresh
+
+    recipient_statistics_refresh()
+
+
 @db_periodic_task(crontab(minute="*"))
 def mailings_sweep_task() -> None:
     mailings_sweep()

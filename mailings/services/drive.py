@@ -92,6 +92,24 @@ def _snapshot(mailing: Mailing) -> int:
         return cursor.rowcount
 
 
+# A snapshot at least this big refreshes the recipient table's planner statistics.
+STATISTICS_AFTER_ROWS = 10_000
+
+
+def recipient_statistics_refresh() -> None:
+    """ANALYZE the recipient table (PostgreSQL), as after any bulk load.
+
+    Until autovacuum gets to it, the planner believes a drive just snapshotted has no
+    rows, and may answer "is anything of this drive still queued or sending?" (asked
+    after every batch, and by the live page) by walking all of the drive's rows through
+    another index: 0.4 s a time at a union-wide drive, against 10 ms once analysed.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {connection.ops.quote_name(Recipient._meta.db_table)}")
+
+
 def _launch(*, mailing: Mailing, actor) -> Mailing:
     """Snapshot the audience and enqueue its batches (inside the caller's transaction)."""
     campaign = campaign_active()
@@ -124,6 +142,12 @@ def _launch(*, mailing: Mailing, actor) -> Mailing:
         counts={"recipients": created, **{k: v for k, v in breakdown.items() if k != "mailable"}},
         detail={"approved_by": mailing.approved_by.get_username() if mailing.approved_by else None},
     )
+    if created >= STATISTICS_AFTER_ROWS and connection.vendor == "postgresql":
+        from mailings.tasks import recipient_statistics_task
+
+        # Queued ahead of the batches, so one consumer thread refreshes the statistics
+        # while the others start sending.
+        transaction.on_commit(recipient_statistics_task)
     _enqueue(mailing.pk, range(mailing.batch_count))
     return mailing
 

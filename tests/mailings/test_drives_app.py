@@ -15,8 +15,9 @@ from campaign.models import AuditEvent, TeamMember
 from campaign.roles import forget_scope
 from contacts.models import Contact, Suppression
 from contacts.suppression import address_hash
+from mailings.app import live as live_views
 from mailings.app.forms import filters_from
-from mailings.app.selectors import PRESETS, audience_exclusions, merge_hints
+from mailings.app.selectors import PRESETS, LiveFigures, audience_exclusions, merge_hints
 from mailings.models import Mailing, Recipient
 from mailings.selectors import audience_contacts_for
 from mailings.services import mailing_create, mailing_start
@@ -290,6 +291,27 @@ def test_the_live_panel_polls_while_sending_and_stops_when_done(client_for, volu
     Mailing.objects.filter(pk=drive.pk).update(status=Mailing.Status.DONE)
     done = client.get(url, headers={"HX-Request": "true"}).content.decode()
     assert "every 1s" not in done and "Done" in done
+
+
+def test_a_union_wide_drive_refreshes_its_live_panel_less_often(
+    client_for, volunteer, campaign, monkeypatch
+):
+    drive = mailing_create(actor=volunteer, name="Everyone", subject="Hi", body="Vote")
+    Mailing.objects.filter(pk=drive.pk).update(status=Mailing.Status.SENDING)
+    monkeypatch.setattr(
+        live_views, "drive_live_figures", lambda *, mailing: _figures(total=450_000)
+    )
+    url = reverse("drive-detail", args=[drive.pk]) + "?panel=progress"
+
+    panel = client_for(volunteer).get(url, headers={"HX-Request": "true"}).content.decode()
+
+    assert 'hx-trigger="every 5s"' in panel and "every 1s" not in panel
+
+
+def _figures(*, total: int):
+    progress = dict.fromkeys(Recipient.Status.values, 0)
+    progress["queued"] = total
+    return LiveFigures(progress, total, 0, 0, "")
 
 
 def test_organisers_send_unknown_rows_again_from_the_drive_page_and_it_is_audited(
