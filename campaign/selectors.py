@@ -218,21 +218,10 @@ class DriveLine:
 
 
 def _drive_lines(mailings) -> list[DriveLine]:
-    from mailings.models import Recipient
+    from mailings.selectors import recipient_counts
 
     mailings = list(mailings)
-    progress: dict[int, dict[str, int]] = {
-        m.pk: dict.fromkeys(Recipient.Status.values, 0) for m in mailings
-    }
-    if mailings:
-        rows = (
-            Recipient.objects.filter(mailing__in=[m.pk for m in mailings])
-            .order_by()
-            .values_list("mailing_id", "status")
-            .annotate(n=Count("pk"))
-        )
-        for mailing_id, status, n in rows:
-            progress[mailing_id][status] = n
+    progress = recipient_counts(mailing_ids=[m.pk for m in mailings])
     return [DriveLine(mailing=m, progress=progress[m.pk]) for m in mailings]
 
 

@@ -25,6 +25,7 @@ from mailings.services.sending import (
     recipients_proven_sent,
     released_status,
 )
+from mailings.services.tally import recipient_tally_compact
 
 logger = logging.getLogger(__name__)
 
@@ -343,7 +344,8 @@ def mailings_sweep(*, now=None) -> dict[str, int]:
     * drives no longer sending with rows still queued (a race with a cancel, a send
       again racing the finish) are settled, and logged as an error: "queued row in a
       finished drive" must never last longer than one sweep;
-    * scheduled drives whose time has come start.
+    * scheduled drives whose time has come start;
+    * the ledger of rows by status is folded up (mailings/services/tally.py).
     """
     now = now or timezone.now()
     expired = Recipient.objects.filter(status=Recipient.Status.SENDING, lease_until__lt=now).update(
@@ -388,6 +390,7 @@ def mailings_sweep(*, now=None) -> dict[str, int]:
         "finished": finished,
         "stragglers": stragglers,
         "started": len(started),
+        "tally_lines_folded": recipient_tally_compact(),
     }
 
 
