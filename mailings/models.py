@@ -217,6 +217,10 @@ class RecipientTally(models.Model):
     changed them; pages read those few lines instead of counting a union-wide drive's
     rows. Lines are only ever added by the triggers (never updated, so writers never
     wait on each other); ``recipient_tally_compact`` folds them up now and then.
+
+    On SQLite, a migration that remakes mailings_recipient (Django rebuilds the table
+    for most column changes) drops its triggers: such a migration must create them
+    again (tests/mailings/test_recipient_tally.py checks they are there).
     """
 
     # No foreign key: the ledger must accept the lines of a drive being deleted.
