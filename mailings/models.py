@@ -210,17 +210,14 @@ class Recipient(models.Model):
 
 
 class RecipientTally(models.Model):
-    """A ledger of a drive's rows by status, kept by database triggers on
-    mailings_recipient (migration 0009): every statement that inserts, re-statuses or
-    deletes rows adds one line per (drive, status) it changed, with the change in
+    """A ledger of a drive's rows by status, kept on PostgreSQL by statement triggers
+    on mailings_recipient (migration 0009): every statement that inserts, re-statuses
+    or deletes rows adds one line per (drive, status) it changed, with the change in
     number. The sum of a drive's lines is its rows by status, whichever code path
     changed them; pages read those few lines instead of counting a union-wide drive's
     rows. Lines are only ever added by the triggers (never updated, so writers never
     wait on each other); ``recipient_tally_compact`` folds them up now and then.
-
-    On SQLite, a migration that remakes mailings_recipient (Django rebuilds the table
-    for most column changes) drops its triggers: such a migration must create them
-    again (tests/mailings/test_recipient_tally.py checks they are there).
+    SQLite (the embedded default, drives of thousands) keeps no ledger and counts.
     """
 
     # No foreign key: the ledger must accept the lines of a drive being deleted.

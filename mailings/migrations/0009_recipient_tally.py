@@ -62,35 +62,6 @@ POSTGRESQL_DROP = [
     for kind in ("insert", "update", "delete")
 ]
 
-# SQLite has row triggers only: a line per row changed (the embedded default sends
-# drives of thousands, not hundreds of thousands).
-SQLITE = [
-    f"""
-    CREATE TRIGGER mailings_recipient_tally_insert AFTER INSERT ON {ROWS}
-    BEGIN
-        INSERT INTO {TALLY} (mailing_id, status, n) VALUES (NEW.mailing_id, NEW.status, 1);
-    END
-    """,
-    f"""
-    CREATE TRIGGER mailings_recipient_tally_update AFTER UPDATE OF status ON {ROWS}
-    WHEN OLD.status <> NEW.status
-    BEGIN
-        INSERT INTO {TALLY} (mailing_id, status, n) VALUES (OLD.mailing_id, OLD.status, -1);
-        INSERT INTO {TALLY} (mailing_id, status, n) VALUES (NEW.mailing_id, NEW.status, 1);
-    END
-    """,
-    f"""
-    CREATE TRIGGER mailings_recipient_tally_delete AFTER DELETE ON {ROWS}
-    BEGIN
-        INSERT INTO {TALLY} (mailing_id, status, n) VALUES (OLD.mailing_id, OLD.status, -1);
-    END
-    """,
-]
-SQLITE_DROP = [
-    f"DROP TRIGGER IF EXISTS mailings_recipient_tally_{kind}"
-    for kind in ("insert", "update", "delete")
-]
-
 BACKFILL = (
     f"INSERT INTO {TALLY} (mailing_id, status, n) "  # noqa: S608 - our own table names
     f"SELECT mailing_id, status, count(*) FROM {ROWS} GROUP BY mailing_id, status"
@@ -98,20 +69,21 @@ BACKFILL = (
 
 
 def triggers_create(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    statements = {"postgresql": POSTGRESQL, "sqlite": SQLITE}.get(vendor)
-    if statements is None:
-        raise RuntimeError(f"No recipient tally triggers for {vendor}.")
+    # SQLite (the embedded default: drives of thousands) counts a drive's rows
+    # directly; only PostgreSQL keeps the ledger.
+    if schema_editor.connection.vendor != "postgresql":
+        return
     # The drives already there, counted once; the triggers keep it from here on (the
     # migration's transaction holds both).
     schema_editor.execute(BACKFILL)
-    for statement in statements:
+    for statement in POSTGRESQL:
         schema_editor.execute(statement)
 
 
 def triggers_drop(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    for statement in {"postgresql": POSTGRESQL_DROP, "sqlite": SQLITE_DROP}.get(vendor, []):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for statement in POSTGRESQL_DROP:
         schema_editor.execute(statement)
 
 

@@ -7,8 +7,7 @@ into one line per drive and status every minute.
 
 from __future__ import annotations
 
-from django.db import connection, transaction
-from django.db.models import Sum
+from django.db import connection
 
 from mailings.models import RecipientTally
 
@@ -30,21 +29,7 @@ def recipient_tally_compact() -> int:
                 "SELECT (SELECT count(*) FROM gone) - (SELECT count(*) FROM kept)"
             )
             return cursor.fetchone()[0]
-    # SQLite: the transaction holds the one write lock throughout.
-    with transaction.atomic():
-        lines = RecipientTally.objects.count()
-        sums = list(
-            RecipientTally.objects.order_by()
-            .values_list("mailing_id", "status")
-            .annotate(total=Sum("n"))
-        )
-        RecipientTally.objects.all().delete()
-        RecipientTally.objects.bulk_create(
-            RecipientTally(mailing_id=mailing_id, status=status, n=total)
-            for mailing_id, status, total in sums
-            if total
-        )
-        return lines - sum(1 for *_, total in sums if total)
+    return 0  # SQLite keeps no ledger (migration mailings 0009)
 
 
 __all__ = ["recipient_tally_compact"]
