@@ -8,6 +8,7 @@ from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
+from contacts.services.erasure import contact_erase
 from mailings.models import Mailing, Recipient, RecipientTally
 from mailings.selectors import recipient_counts
 from mailings.services import (
@@ -20,6 +21,7 @@ from mailings.services import (
 )
 from mailings.services.drive import mailing_send_again
 from mailings.services.tally import recipient_tally_compact
+from mailings.services.unsubscribe import unsubscribe_confirm
 from tests.factories import ConsentedContactFactory
 from tests.mailings.conftest import drain
 
@@ -76,6 +78,13 @@ def test_the_tally_follows_a_drive_through_its_whole_life(
     unknown.filter(pk=unknown.last().pk).update(esp_check=Recipient.EspCheck.NOT_SENT)
     mailing_send_again(actor=organiser, mailing=second)
     assert_tally_right(first, second)
+
+    # A supporter unsubscribes (their queued rows are skipped), another is erased.
+    queued = Recipient.objects.filter(mailing=second, status=Recipient.Status.QUEUED)
+    unsubscribe_confirm(recipient=queued.first(), one_click=True)
+    contact_erase(contact=queued.last().contact, actor=organiser)
+    assert_tally_right(first, second)
+    assert recipient_counts(mailing_ids=[second.pk])[second.pk]["skipped"] >= 1
 
     mailing_cancel(actor=volunteer, mailing=second)
     assert_tally_right(first, second)
