@@ -91,8 +91,8 @@ def merge_hints(*, subject: str, body: str) -> list[FieldHint]:
 
 def drive_lines(*, user, status: str | None = None) -> QuerySet[Mailing]:
     """The drives ``user`` may see, newest activity first, with their rows by status
-    (summed from the database's ledger, not counted: a few lines per drive) and when
-    each last sent."""
+    (on PostgreSQL summed from the ledger the database keeps, a few lines per drive,
+    not counted) and when each last sent."""
     drives = Mailing.objects.visible_to(user).select_related("created_by")
     if status:
         drives = drives.filter(status=status)
@@ -103,23 +103,12 @@ def drive_lines(*, user, status: str | None = None) -> QuerySet[Mailing]:
         lines = Recipient.objects.filter(mailing_id=OuterRef("pk")).order_by()
         summed = Count("pk")
 
-    def rows(*statuses: str):
-        of = lines.filter(status__in=statuses) if statuses else lines
+    def rows(status: str | None = None):
+        of = lines if status is None else lines.filter(status=status)
         total = of.values("mailing_id").annotate(total=summed).values("total")
         return Coalesce(Subquery(total, output_field=BigIntegerField()), 0)
 
-    counted = {
-        name: rows(value)
-        for name, value in (
-            ("n_queued", Recipient.Status.QUEUED),
-            ("n_sending", Recipient.Status.SENDING),
-            ("n_sent", Recipient.Status.SENT),
-            ("n_failed", Recipient.Status.FAILED),
-            ("n_skipped", Recipient.Status.SKIPPED),
-            ("n_cancelled", Recipient.Status.CANCELLED),
-            ("n_unknown", Recipient.Status.UNKNOWN),
-        )
-    }
+    counted = {f"n_{value}": rows(value) for value in Recipient.Status.values}
     # The partial index of sent rows by time (recipient_sent_at) answers each at once.
     last_sent = (
         Recipient.objects.filter(
