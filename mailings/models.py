@@ -88,6 +88,10 @@ class Mailing(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Last time a batch task made progress; the sweeper re-enqueues drives that stall.
     progress_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # While a big drive's audience is still being listed (mailings/services/drive.py):
+    # the last supporter id listed so far; the rest are listed by a queued task while
+    # the first batch sends. None once everyone is listed.
+    snapshot_after = models.BigIntegerField(null=True, blank=True, editable=False)
     # Why the drive is paused or cancelled (a person, or an automatic guard).
     status_reason = models.CharField(max_length=300, blank=True, editable=False)
 
@@ -102,6 +106,18 @@ class Mailing(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_listing(self) -> bool:
+        """Its audience is still being listed (the first batch may be sending)."""
+        return self.snapshot_after is not None
+
+    @property
+    def audience_size(self) -> int:
+        """Recipients listed, or while listing, the audience counted at the start."""
+        if self.is_listing:
+            return max(self.recipient_count, int((self.exclusions or {}).get("mailable", 0)))
+        return self.recipient_count
 
     @property
     def is_editable(self) -> bool:

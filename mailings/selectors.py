@@ -205,6 +205,8 @@ def mailing_progress(*, mailing: Mailing) -> dict[str, int]:
 
 
 def mailing_is_settled(*, mailing: Mailing) -> bool:
+    if mailing.is_listing:
+        return False
     return not Recipient.objects.filter(
         mailing=mailing, status__in=[Recipient.Status.QUEUED, Recipient.Status.SENDING]
     ).exists()

@@ -12,8 +12,15 @@ def mailing_batch_task(mailing_id: int, batch: int) -> None:
 
 
 @db_task()
+def mailing_snapshot_task(mailing_id: int) -> None:
+    from mailings.services.snapshot import mailing_snapshot_continue
+
+    mailing_snapshot_continue(mailing_id=mailing_id)
+
+
+@db_task()
 def recipient_statistics_task() -> None:
-    from mailings.services.drive import recipient_statistics_refresh
+    from mailings.services.snapshot import recipient_statistics_refresh
 
     recipient_statistics_refresh()
 

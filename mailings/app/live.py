@@ -216,7 +216,7 @@ def _started_message(mailing: Mailing) -> str:
         return f"“{mailing.name}” is scheduled for {when}."
     if mailing.status == Status.DONE:
         return f"“{mailing.name}” had nobody to send to."
-    return f"Sending “{mailing.name}” to {mailing.recipient_count:,} supporters."
+    return f"Sending “{mailing.name}” to {mailing.audience_size:,} supporters."
 
 
 @role_required(Role.ORGANISER)

@@ -16,6 +16,7 @@ from mailings.services.drive import (
 )
 from mailings.services.preview import mailing_preview, mailing_test_send
 from mailings.services.sending import mailing_batch_send, recipient_settle_unknown
+from mailings.services.snapshot import mailing_snapshot_continue
 from mailings.services.unsubscribe import (
     unsubscribe_confirm,
     unsubscribe_recipient,
@@ -33,6 +34,7 @@ __all__ = [
     "mailing_resume",
     "mailing_send_back",
     "mailing_send_again",
+    "mailing_snapshot_continue",
     "mailing_start",
     "mailing_test_send",
     "mailing_update",

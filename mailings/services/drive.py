@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from campaign.models import AuditEvent
@@ -24,6 +24,14 @@ from mailings.services.sending import (
     mailing_finish_if_settled,
     recipients_proven_sent,
     released_status,
+)
+from mailings.services.snapshot import (
+    batches_after_insert,
+    batches_enqueue,
+    first_listing_bound,
+    listing_enqueue,
+    recipients_insert,
+    statistics_refresh_queue,
 )
 from mailings.services.tally import recipient_tally_compact
 
@@ -47,88 +55,29 @@ def _locked(mailing: Mailing) -> Mailing:
     return Mailing.objects.select_for_update().get(pk=mailing.pk)
 
 
-def _enqueue(mailing_id: int, batches) -> None:
-    from mailings.tasks import mailing_batch_task
-
-    batches = list(batches)
-    transaction.on_commit(lambda: [mailing_batch_task(mailing_id, b) for b in batches])
-
-
 def needs_approval(*, mailing: Mailing, size: int) -> bool:
     return mailing.approved_by_id is None and size > settings.MAILING_APPROVAL_THRESHOLD
 
 
-def _snapshot(mailing: Mailing) -> int:
-    """Insert one row per mailable recipient in one statement (INSERT … SELECT).
-
-    ROW_NUMBER numbers the rows into batches; ON CONFLICT keeps one row per address
-    even if two contacts shared one.
-    """
-    contacts = (
-        audience_contacts(mailing=mailing)
-        .mailable()
-        .values(c_id=F("pk"), c_email=F("email"), c_hash=F("email_hash"))
-    )
-    sql, params = contacts.query.sql_with_params()
-    table = Recipient._meta.db_table
-    # Only the model's table name and Django's own compiled SQL are interpolated;
-    # every value travels as a parameter.
-    columns = (
-        "mailing_id, contact_id, email, email_hash, batch, status, "
-        "claim, attempts, esp_message_id, esp_status, error, created_at"
-    )
-    values = "%s, a.c_id, a.c_email, a.c_hash, (ROW_NUMBER() OVER (ORDER BY a.c_id) - 1) / %s, %s, '', 0, '', '', '', %s"
-    statement = f"INSERT INTO {table} ({columns}) SELECT {values} FROM ({sql}) a WHERE true ON CONFLICT DO NOTHING"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(
-            statement,
-            [
-                mailing.pk,
-                settings.MAILING_BATCH_SIZE,
-                str(Recipient.Status.QUEUED),
-                connection.ops.adapt_datetimefield_value(timezone.now()),
-                *params,
-            ],
-        )
-        return cursor.rowcount
-
-
-# A snapshot at least this big refreshes the recipient table's planner statistics.
-STATISTICS_AFTER_ROWS = 10_000
-
-
-def recipient_statistics_refresh() -> None:
-    """ANALYZE the recipient table (PostgreSQL), as after any bulk load.
-
-    Until autovacuum gets to it, the planner believes a drive just snapshotted has no
-    rows, and may answer "is anything of this drive still queued or sending?" (asked
-    after every batch, and by the live page) by walking all of the drive's rows through
-    another index: 0.4 s a time at a union-wide drive, against 10 ms once analysed.
-    """
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {connection.ops.quote_name(Recipient._meta.db_table)}")
-
-
 def _launch(*, mailing: Mailing, actor) -> Mailing:
-    """Snapshot the audience and enqueue its batches (inside the caller's transaction)."""
+    """Snapshot the audience and enqueue its batches (inside the caller's transaction).
+
+    A big audience has its first batch listed now and the rest in steps by a task
+    queued behind that batch (mailings/services/snapshot.py).
+    """
     campaign = campaign_active()
     if campaign is None:
         raise ValidationError("Set up the active campaign (sender, ballot dates) first.")
     mailing_validate(subject=mailing.subject, body=mailing.body)
     breakdown = audience_breakdown(mailing=mailing)
-    created = _snapshot(mailing)
+    bound = first_listing_bound(mailing=mailing, mailable=breakdown["mailable"])
+    mailing.batch_count = 0
+    created = recipients_insert(mailing=mailing, up_to=bound)
     now = timezone.now()
     mailing.recipient_count = created
     mailing.exclusions = breakdown
-    mailing.batch_count = (
-        Recipient.objects.filter(mailing=mailing)
-        .order_by("-batch")
-        .values_list("batch", flat=True)
-        .first()
-        or 0
-    ) + (1 if created else 0)
+    mailing.batch_count = batches_after_insert(mailing=mailing)
+    mailing.snapshot_after = bound if created else None
     mailing.from_email = campaign.from_email
     mailing.reply_to = campaign.reply_to
     mailing.started_at = mailing.progress_at = now
@@ -140,16 +89,19 @@ def _launch(*, mailing: Mailing, actor) -> Mailing:
         actor=actor,
         action=AuditEvent.Action.DRIVE_START,
         target=mailing,
-        counts={"recipients": created, **{k: v for k, v in breakdown.items() if k != "mailable"}},
+        counts={
+            "recipients": mailing.audience_size,
+            **{k: v for k, v in breakdown.items() if k != "mailable"},
+        },
         detail={"approved_by": mailing.approved_by.get_username() if mailing.approved_by else None},
     )
-    if created >= STATISTICS_AFTER_ROWS and connection.vendor == "postgresql":
-        from mailings.tasks import recipient_statistics_task
-
-        # Queued ahead of the batches, so one consumer thread refreshes the statistics
-        # while the others start sending.
-        transaction.on_commit(recipient_statistics_task)
-    _enqueue(mailing.pk, range(mailing.batch_count))
+    # Queued ahead of the batches, so one consumer thread refreshes the statistics
+    # while the others start sending.
+    statistics_refresh_queue(rows_before=0, rows_after=created, listed=not mailing.is_listing)
+    batches_enqueue(mailing_id=mailing.pk, batches=range(mailing.batch_count))
+    if mailing.is_listing:
+        # Behind the first batch: one consumer thread lists the rest while another sends.
+        listing_enqueue(mailing_id=mailing.pk)
     return mailing
 
 
@@ -167,7 +119,7 @@ def mailing_start(*, actor, mailing: Mailing) -> Mailing:
             f"The drive is {mailing.get_status_display().lower()}; only a draft can start."
         )
     mailing_validate(subject=mailing.subject, body=mailing.body)
-    size = audience_contacts(mailing=mailing).mailable().count()
+    size = audience_breakdown(mailing=mailing)["mailable"]
     if needs_approval(mailing=mailing, size=size):
         if _is_organiser(actor):
             mailing.approved_by, mailing.approved_at = actor, timezone.now()
@@ -239,8 +191,11 @@ def mailing_resume(*, actor, mailing: Mailing) -> Mailing:
     mailing.progress_at = timezone.now()
     mailing.save(update_fields=["status", "status_reason", "progress_at", "updated_at"])
     audit_record(actor=actor, action=AuditEvent.Action.DRIVE_RESUME, target=mailing)
-    _enqueue(mailing.pk, _queued_batches(mailing.pk))
-    if not _queued_batches(mailing.pk):
+    batches = _queued_batches(mailing.pk)
+    batches_enqueue(mailing_id=mailing.pk, batches=batches)
+    if mailing.is_listing:
+        listing_enqueue(mailing_id=mailing.pk)  # in case its task was lost while paused
+    elif not batches:
         transaction.on_commit(lambda: mailing_finish_if_settled(mailing_id=mailing.pk))
     return mailing
 
@@ -261,7 +216,12 @@ def mailing_cancel(*, actor, mailing: Mailing, reason: str = "") -> Mailing:
         reason or f"Cancelled by {actor.get_username() if actor else 'the system'}"
     )[:300]
     mailing.finished_at = timezone.now()
-    mailing.save(update_fields=["status", "status_reason", "finished_at", "updated_at"])
+    # Nobody more is listed for a cancelled drive (a listing task still queued finds
+    # nothing to do).
+    mailing.snapshot_after = None
+    mailing.save(
+        update_fields=["status", "status_reason", "finished_at", "snapshot_after", "updated_at"]
+    )
     audit_record(
         actor=actor,
         action=AuditEvent.Action.DRIVE_CANCEL,
@@ -289,7 +249,7 @@ def drive_settle_stragglers(*, mailing_id: int) -> int:
                 status=Status.SENDING, finished_at=None, progress_at=timezone.now()
             )
             if reopened:
-                _enqueue(mailing_id, _queued_batches(mailing_id))
+                batches_enqueue(mailing_id=mailing_id, batches=_queued_batches(mailing_id))
                 return queued.count()
         return 0
     if released_status(mailing.status) == Recipient.Status.CANCELLED:
@@ -322,7 +282,7 @@ def mailings_start_due(*, now=None) -> list[int]:
             mailing = Mailing.objects.select_for_update().get(pk=mailing_id)
             if mailing.status != Status.SCHEDULED:
                 continue
-            size = audience_contacts(mailing=mailing).mailable().count()
+            size = audience_breakdown(mailing=mailing)["mailable"]
             if needs_approval(mailing=mailing, size=size):
                 # The audience grew past the threshold since it was scheduled.
                 mailing.status = Status.AWAITING_APPROVAL
@@ -339,7 +299,8 @@ def mailings_sweep(*, now=None) -> dict[str, int]:
 
     * rows "sending" past their lease become "unknown" (never re-sent automatically);
     * sending drives with no progress for ``MAILING_STALL_SECONDS`` get their queued
-      batches re-enqueued (a duplicate task claims nothing, so this is always safe);
+      batches, and an unfinished listing of their audience, re-enqueued (a duplicate
+      task claims or lists nothing, so this is always safe);
     * drives with nothing left queued or sending are marked done;
     * drives no longer sending with rows still queued (a race with a cancel, a send
       again racing the finish) are settled, and logged as an error: "queued row in a
@@ -365,8 +326,13 @@ def mailings_sweep(*, now=None) -> dict[str, int]:
             ).update(progress_at=now)
             if touched:
                 batches = _queued_batches(mailing_id)
-                _enqueue(mailing_id, batches)
+                batches_enqueue(mailing_id=mailing_id, batches=batches)
                 requeued += len(batches)
+                if Mailing.objects.filter(pk=mailing_id, snapshot_after__isnull=False).exists():
+                    # Its listing task was lost with a killed consumer (Huey runs a task
+                    # at most once); listing again adds only who is not listed yet.
+                    listing_enqueue(mailing_id=mailing_id)
+                    requeued += 1
     stragglers = 0
     queued = Recipient.objects.filter(mailing_id=OuterRef("pk"), status=Recipient.Status.QUEUED)
     for mailing_id, status in (
@@ -433,7 +399,7 @@ def recipients_requeue(*, actor, recipients) -> int:
             mailing.progress_at = timezone.now()
             mailing.save(update_fields=["status", "finished_at", "progress_at", "updated_at"])
         if mailing.status == Status.SENDING:
-            _enqueue(mailing_id, _queued_batches(mailing_id))
+            batches_enqueue(mailing_id=mailing_id, batches=_queued_batches(mailing_id))
         else:
             drive_settle_stragglers(mailing_id=mailing_id)
         audit_record(

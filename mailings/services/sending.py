@@ -55,7 +55,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import F
 from django.utils import timezone
 
 from contacts.models import ConsentRecord, Suppression
@@ -432,17 +432,33 @@ def _schedule_retry(mailing_id: int, batch: int, delay: float) -> None:
 
 
 def mailing_finish_if_settled(*, mailing_id: int) -> bool:
-    """Mark a sending drive done once no row is queued or sending (one statement, so a
-    row re-queued meanwhile keeps the drive open)."""
-    unsettled = Recipient.objects.filter(
-        mailing_id=OuterRef("pk"),
-        status__in=[Recipient.Status.QUEUED, Recipient.Status.SENDING],
-    )
-    return bool(
-        Mailing.objects.filter(pk=mailing_id, status=Mailing.Status.SENDING)
-        .filter(~Exists(unsettled))
-        .update(status=Mailing.Status.DONE, finished_at=timezone.now())
-    )
+    """Mark a sending drive done once its audience is listed and no row is queued or
+    sending.
+
+    The drive's row is locked first and its rows asked about after: an UPDATE that
+    waited for the lock (held while the rest of a big audience is listed) would re-check
+    the drive's own row but answer "anything unsettled?" from before the wait, blind to
+    the rows just listed. A row re-queued after the check finds the drive done and
+    re-opens it (``recipients_requeue``, ``drive_settle_stragglers``)."""
+    with transaction.atomic():
+        sending = (
+            Mailing.objects.select_for_update()
+            .filter(pk=mailing_id, status=Mailing.Status.SENDING, snapshot_after__isnull=True)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if sending is None:
+            return False
+        unsettled = Recipient.objects.filter(
+            mailing_id=mailing_id,
+            status__in=[Recipient.Status.QUEUED, Recipient.Status.SENDING],
+        )
+        if unsettled.exists():
+            return False
+        Mailing.objects.filter(pk=mailing_id).update(
+            status=Mailing.Status.DONE, finished_at=timezone.now()
+        )
+        return True
 
 
 def recipient_settle_unknown(*, recipient: Recipient, message_id: str = "") -> bool:

@@ -5,8 +5,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from mailings.services import drive as drive_services
 from mailings.services import mailing_start
+from mailings.services import snapshot as snapshot_services
 from mailings.tasks import recipient_statistics_task
 from tests.factories import ConsentedContactFactory
 
@@ -17,7 +17,7 @@ def test_a_big_snapshot_queues_the_statistics_ahead_of_its_batches(
     make_drive, volunteer, school_a, monkeypatch, django_capture_on_commit_callbacks
 ):
     ConsentedContactFactory.create_batch(3, school=school_a)
-    monkeypatch.setattr(drive_services, "STATISTICS_AFTER_ROWS", 3)
+    monkeypatch.setattr(snapshot_services, "STATISTICS_AFTER_ROWS", 3)
 
     with django_capture_on_commit_callbacks() as callbacks:
         mailing_start(actor=volunteer, mailing=make_drive())
@@ -48,7 +48,7 @@ def test_the_refresh_gives_the_planner_the_drive_rows(make_drive, volunteer, sch
     assert drive.recipient_count == 5
 
     with CaptureQueriesContext(connection) as queries:
-        drive_services.recipient_statistics_refresh()
+        snapshot_services.recipient_statistics_refresh()
 
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

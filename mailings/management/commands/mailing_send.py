@@ -40,7 +40,7 @@ class Command(BaseCommand):
         except PermissionDenied as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(
-            f"Drive {mailing.pk}: {mailing.get_status_display().lower()}, {mailing.recipient_count} recipients."
+            f"Drive {mailing.pk}: {mailing.get_status_display().lower()}, {mailing.audience_size} recipients."
         )
         if not options["wait"] or mailing.status != Mailing.Status.SENDING:
             return
