@@ -45,3 +45,29 @@ def drive_lines(*, user, status: str | None = None) -> QuerySet[Mailing]:
         .annotate(n_done=F("n_rows") - F("n_queued") - F("n_sending"))
         .order_by("-updated_at", "-pk")
     )
+
+
+def voted_clicks(*, mailing: Mailing, rows: QuerySet[Recipient]) -> int:
+    """'I have voted' clicks matched from every row of the drive to the clicks."""
+    from contacts.models import Contact, GotvEvent
+
+    if mailing.started_at is None:
+        return 0
+    return (
+        GotvEvent.objects.filter(
+            method=GotvEvent.Method.EMAIL_LINK,
+            status=Contact.Gotv.VOTED,
+            created_at__gte=mailing.started_at,
+            contact_id__in=rows.exclude(contact=None).values("contact_id"),
+        )
+        .values("contact_id")
+        .distinct()
+        .count()
+    )
+
+
+def drive_report_shown(*, mailing: Mailing, viewer) -> dict:
+    """The report page's figures counted on every view, as before stored reports."""
+    from mailings.reports import drive_report
+
+    return {**drive_report(mailing=mailing, viewer=viewer), "as_of": None}

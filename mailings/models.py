@@ -351,3 +351,22 @@ class WebhookToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.esp} webhook token seen {self.seen_at:%Y-%m-%d %H:%M}"
+
+
+class DriveReport(models.Model):
+    """A big drive's report, as last counted for those who see every recipient
+    (mailings/reports.py ``drive_report_shown``): counting a union-wide drive's half a
+    million delivery events takes seconds, so its page shows these figures, with their
+    time, and a queued task counts them again when they are a minute old."""
+
+    mailing = models.OneToOneField(
+        Mailing, primary_key=True, on_delete=models.CASCADE, related_name="stored_report"
+    )
+    figures = models.JSONField()
+    counted_at = models.DateTimeField()
+    # Set when a recount is queued (a conditional UPDATE claims it, so many viewers
+    # queue one recount); cleared when it is stored.
+    recount_queued_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Report of drive {self.mailing_id} counted {self.counted_at:%Y-%m-%d %H:%M}"

@@ -19,6 +19,13 @@ def mailing_snapshot_task(mailing_id: int) -> None:
 
 
 @db_task()
+def drive_report_task(mailing_id: int) -> None:
+    from mailings.services.report import drive_report_store
+
+    drive_report_store(mailing_id=mailing_id)
+
+
+@db_task()
 def recipient_statistics_task() -> None:
     from mailings.services.snapshot import recipient_statistics_refresh
 

@@ -8,7 +8,12 @@ from django.views.decorators.http import require_GET
 
 from campaign.exports import export_response
 from mailings.app.compose import drive_roles
-from mailings.reports import STATUS_HEADERS, drive_recipient_statuses, drive_report, timeline_chart
+from mailings.reports import (
+    STATUS_HEADERS,
+    drive_recipient_statuses,
+    drive_report_shown,
+    timeline_chart,
+)
 from mailings.selectors import mailing_get
 
 
@@ -32,7 +37,7 @@ def funnel_chart(steps: list[dict], *, width: int = 400) -> dict:
 @require_GET
 def drive_report_page(request, pk: int):
     mailing = mailing_get(user=request.user, pk=pk)
-    report = drive_report(mailing=mailing, viewer=request.user)
+    report = drive_report_shown(mailing=mailing, viewer=request.user)
     counts, rates = report["counts"], report["rates"]
     funnel = [
         {"label": "Sent", "count": report["sent"], "rate": None, "key": "sent"},

@@ -1,0 +1,131 @@
+"""A big drive's report page shows stored figures, with their time, to those who see
+every recipient, and a queued task counts them again once they are a minute old
+(mailings/reports.py ``drive_report_shown``); a scoped viewer's report is counted live."""
+
+from datetime import timedelta
+
+import pytest
+from anymail.signals import AnymailTrackingEvent
+from django.utils import timezone
+
+import mailings.tasks
+from mailings import reports
+from mailings.models import DriveReport, Recipient
+from mailings.reports import drive_report, drive_report_shown
+from mailings.services import mailing_start
+from mailings.services.report import drive_report_store
+from mailings.services.tracking import tracking_event_record
+from tests.factories import ConsentedContactFactory
+from tests.mailings.conftest import drain
+
+pytestmark = pytest.mark.usefixtures("fast_sending")
+
+
+@pytest.fixture
+def big(monkeypatch):
+    """Drives of more than 2 rows count as big."""
+    monkeypatch.setattr(reports, "REPORT_STORED_ROWS", 2)
+
+
+@pytest.fixture
+def recounts(monkeypatch):
+    queued = []
+    monkeypatch.setattr(mailings.tasks, "drive_report_task", queued.append)
+    return queued
+
+
+@pytest.fixture
+def sent_drive(make_drive, volunteer, school_a):
+    ConsentedContactFactory.create_batch(4, school=school_a)
+    drive = mailing_start(actor=volunteer, mailing=make_drive())
+    drain(drive)
+    for row in Recipient.objects.filter(mailing=drive)[:3]:
+        _event(row, "delivered")
+    return drive
+
+
+def _event(row, kind, n=0):
+    tracking_event_record(
+        event=AnymailTrackingEvent(
+            event_type=kind,
+            event_id=f"{row.pk}-{kind}-{n}",
+            recipient=row.email,
+            metadata={"recipient_id": str(row.pk)},
+            timestamp=timezone.now(),
+        ),
+        esp_name="Mailgun",
+    )
+
+
+def _figures(report: dict) -> dict:
+    return {k: v for k, v in report.items() if k != "as_of"}
+
+
+def test_a_big_drives_report_is_counted_once_then_shown_as_stored(
+    big, recounts, sent_drive, organiser
+):
+    first = drive_report_shown(mailing=sent_drive, viewer=organiser)
+
+    assert first["as_of"] is not None
+    assert first["counts"]["delivered"] == 3
+    assert _figures(first) == drive_report(mailing=sent_drive, viewer=None)
+    _event(Recipient.objects.filter(mailing=sent_drive).last(), "delivered")
+
+    again = drive_report_shown(mailing=sent_drive, viewer=organiser)
+
+    assert again["counts"]["delivered"] == 3  # as stored, less than a minute ago
+    assert again["as_of"] == first["as_of"]
+    assert recounts == []
+
+
+def test_a_minute_old_report_is_shown_while_one_recount_is_queued(
+    big, recounts, sent_drive, organiser, django_capture_on_commit_callbacks
+):
+    drive_report_shown(mailing=sent_drive, viewer=organiser)
+    _event(Recipient.objects.filter(mailing=sent_drive).last(), "delivered")
+    old = timezone.now() - timedelta(seconds=reports.REPORT_FRESH_SECONDS + 1)
+    DriveReport.objects.filter(mailing=sent_drive).update(counted_at=old)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        shown = [drive_report_shown(mailing=sent_drive, viewer=organiser) for _ in range(3)]
+
+    assert [r["counts"]["delivered"] for r in shown] == [3, 3, 3]
+    assert recounts == [sent_drive.pk]  # three looks, one recount
+    drive_report_store(mailing_id=sent_drive.pk)
+    recounted = drive_report_shown(mailing=sent_drive, viewer=organiser)
+    assert recounted["counts"]["delivered"] == 4
+    assert _figures(recounted) == drive_report(mailing=sent_drive, viewer=None)
+
+
+def test_the_drive_state_shown_with_a_stored_report_is_current(
+    big, recounts, sent_drive, organiser
+):
+    drive_report_shown(mailing=sent_drive, viewer=organiser)
+    sent_drive.name = "Renamed push"
+    sent_drive.save(update_fields=["name"])
+
+    assert drive_report_shown(mailing=sent_drive, viewer=organiser)["name"] == "Renamed push"
+
+
+def test_a_scoped_viewers_report_is_always_counted_live(big, recounts, sent_drive, volunteer):
+    report = drive_report_shown(mailing=sent_drive, viewer=volunteer)
+
+    assert report["as_of"] is None
+    assert report["counts"]["delivered"] == 3
+    assert not DriveReport.objects.exists()
+
+
+def test_a_small_drives_report_is_counted_live(recounts, sent_drive, organiser):
+    report = drive_report_shown(mailing=sent_drive, viewer=organiser)
+
+    assert report["as_of"] is None
+    assert not DriveReport.objects.exists()
+
+
+def test_the_report_page_says_when_its_figures_were_counted(
+    big, recounts, sent_drive, organiser, client_for
+):
+    page = client_for(organiser).get(f"/drives/{sent_drive.pk}/report/")
+
+    assert page.status_code == 200
+    assert "Figures as of" in page.content.decode()
