@@ -221,3 +221,17 @@ def test_a_small_drive_is_listed_whole_when_it_starts(
     assert not drive.is_listing
     assert drive.recipient_count == 4
     assert queue == [("b", 0), ("b", 1)]
+
+
+def test_the_live_page_says_the_rest_of_the_audience_is_being_listed(
+    steps, queue, audience, make_drive, volunteer, client_for, django_capture_on_commit_callbacks
+):
+    drive = mailing_start(actor=volunteer, mailing=make_drive())
+    client = client_for(volunteer)
+
+    listing = client.get(f"/drives/{drive.pk}/").content.decode()
+    _list_all(drive, django_capture_on_commit_callbacks)
+    listed = client.get(f"/drives/{drive.pk}/").content.decode()
+
+    assert "Listing the rest of the audience (about 12 supporters)" in listing
+    assert "Listing the rest" not in listed
