@@ -165,3 +165,34 @@ def test_the_ledger_triggers_are_in_a_migrated_postgresql_database_only(db):
         assert ledger <= names
     else:
         assert not ledger & names
+
+
+def test_the_tally_follows_a_big_drive_listed_in_steps_and_a_step_rolled_back(
+    make_drive, volunteer, supporters, monkeypatch
+):
+    from mailings.services import mailing_snapshot_continue
+    from mailings.services import snapshot as snapshot_services
+
+    monkeypatch.setattr(snapshot_services, "SNAPSHOT_AHEAD_ROWS", 4)
+    monkeypatch.setattr(snapshot_services, "SNAPSHOT_STEP_ROWS", 4)
+    drive = mailing_start(actor=volunteer, mailing=make_drive())
+    assert_tally_right(drive)
+    real_bound = snapshot_services.listing_bound
+
+    def cancelled_meanwhile(**kwargs):
+        # The drive is cancelled while a step lists: the step's rows are rolled back.
+        Mailing.objects.filter(pk=drive.pk).update(status=Mailing.Status.CANCELLED)
+        return real_bound(**kwargs)
+
+    monkeypatch.setattr(snapshot_services, "listing_bound", cancelled_meanwhile)
+    assert mailing_snapshot_continue(mailing_id=drive.pk) == 0
+    assert Recipient.objects.filter(mailing=drive).count() == 3
+    assert_tally_right(drive)
+
+    Mailing.objects.filter(pk=drive.pk).update(status=Mailing.Status.SENDING)
+    monkeypatch.setattr(snapshot_services, "listing_bound", real_bound)
+    while mailing_snapshot_continue(mailing_id=drive.pk):
+        assert_tally_right(drive)
+    drain(drive)
+    assert Recipient.objects.filter(mailing=drive).count() == 10
+    assert_tally_right(drive)
