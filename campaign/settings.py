@@ -92,6 +92,20 @@ MIDDLEWARE = [
     # Last, as django-axes asks: turns a refused sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
+# The ESP tracking webhooks under /anymail/ run through a handler of their own with only
+# these (campaign/wsgi.py, campaign/security/webhooks.py): a burst of webhooks arrives
+# while a drive sends, and they use no session, user, CSRF token, message or second
+# factor (basic auth, the ESP's signature, csrf-exempt). The same security headers,
+# no-store and branded 404 as every other response.
+WEBHOOK_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # CSPMiddleware's policy, built once (no nonces or per-view policies here).
+    "campaign.security.middleware.FixedContentSecurityPolicyMiddleware",
+    "campaign.security.middleware.NoStoreMiddleware",
+    "campaign.errors.BrandedNotFoundMiddleware",
+]
 
 ROOT_URLCONF = "campaign.urls"
 WSGI_APPLICATION = "campaign.wsgi.application"

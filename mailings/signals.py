@@ -1,4 +1,8 @@
-"""Anymail's tracking signal, connected in MailingsConfig.ready()."""
+"""Anymail's tracking signal, connected in MailingsConfig.ready().
+
+Every ESP's events come through it but Mailgun's ordinary ones (delivered, opened,
+clicked) on PostgreSQL, which mailings/webhooks.py stores itself, with the webhook's
+one-time token, in one statement."""
 
 from anymail.signals import tracking
 from django.dispatch import receiver

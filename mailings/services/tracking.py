@@ -14,7 +14,10 @@ sends the ``tracking`` signal inside the request (mailings/signals.py). Each eve
   and hard bounces re-check the drive's automatic-pause guard.
 
 An ordinary event (delivered, opened, clicked) costs one statement on PostgreSQL
-(find the row and insert the event together) and two elsewhere.
+(find the row and insert the event together, mailings/services/tracking_plain.py) and
+two elsewhere. A Mailgun webhook carrying one claims its one-time token in that same
+statement (``tracking_event_record_claimed``, called by mailings/webhooks.py itself
+rather than through the signal).
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ import re
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
+from anymail.exceptions import AnymailWebhookValidationFailure
 from anymail.signals import AnymailTrackingEvent, EventType
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -44,6 +49,8 @@ from mailings.selectors import recipient_for_event
 from mailings.services.drive import mailing_pause
 from mailings.services.messages import METADATA_RECIPIENT_ID
 from mailings.services.sending import recipient_settle_unknown
+from mailings.services.tracking_plain import PlainStored, plain_event_store
+from mailings.services.webhook_tokens import WebhookClaim
 
 logger = logging.getLogger(__name__)
 
@@ -153,73 +160,6 @@ def _insert(values: dict) -> int | None:
     return row[0] if row else None
 
 
-def _row_id(metadata: dict) -> int | None:
-    try:
-        pk = int(str(metadata.get(METADATA_RECIPIENT_ID)))
-    except (TypeError, ValueError):
-        return None
-    # Metadata comes from outside: a number no row id can be must not break the query.
-    return pk if 0 < pk < 2**63 else None
-
-
-def _record_plain_pg(*, values: dict, metadata: dict, email: str) -> Outcome:
-    """An ordinary event on PostgreSQL in ONE statement: find the row (by metadata id,
-    else by message id + address, as ``_recipient``) and insert the event.
-
-    A webhook burst is bound by database round trips, so this halves them. Nothing
-    else is written unless the row was "unknown", which is then settled (idempotently,
-    so a replay after a crash between the two statements still settles it).
-    """
-    rec = connection.ops.quote_name(Recipient._meta.db_table)
-    table = connection.ops.quote_name(DeliveryEvent._meta.db_table)
-    columns = [*values, "mailing_id", "recipient_id"]
-    names = ", ".join(connection.ops.quote_name(c) for c in columns)
-    marks = ", ".join(["%s"] * len(values))
-    message_id = values["message_id"]
-    # Only our own table and column names are interpolated; values go as parameters.
-    sql = f"""
-        WITH r AS (
-            (SELECT id, mailing_id, status, esp_message_id FROM {rec}
-             WHERE id = %s AND (%s = '' OR lower(email) = %s))
-            UNION ALL
-            (SELECT id, mailing_id, status, esp_message_id FROM {rec}
-             WHERE %s <> '' AND %s <> '' AND esp_message_id = %s AND lower(email) = %s
-             ORDER BY id LIMIT 1)
-            LIMIT 1
-        )
-        INSERT INTO {table} ({names})
-        SELECT {marks}, (SELECT mailing_id FROM r), (SELECT id FROM r)
-        ON CONFLICT (esp, event_key) DO NOTHING
-        RETURNING id, recipient_id, (SELECT status FROM r), (SELECT esp_message_id FROM r)
-    """  # noqa: S608
-    params = [
-        _row_id(metadata),
-        email,
-        email,
-        message_id,
-        email,
-        message_id,
-        email,
-        *(
-            connection.ops.adapt_datetimefield_value(v) if isinstance(v, datetime) else v
-            for v in values.values()
-        ),
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return Outcome(stored=False)
-    _, recipient_id, status, esp_message_id = row
-    settled = False
-    if recipient_id is not None and status == Recipient.Status.UNKNOWN:
-        settled = recipient_settle_unknown(
-            recipient=Recipient(pk=recipient_id, esp_message_id=esp_message_id or ""),
-            message_id=message_id,
-        )
-    return Outcome(stored=True, recipient_id=recipient_id, settled=settled)
-
-
 def _recipient(event: AnymailTrackingEvent, email: str) -> Recipient | None:
     metadata = event.metadata if isinstance(event.metadata, dict) else {}
     message_id = str(event.message_id or "")
@@ -233,8 +173,20 @@ def _recipient(event: AnymailTrackingEvent, email: str) -> Recipient | None:
     return found
 
 
-def tracking_event_record(*, event: AnymailTrackingEvent, esp_name: str) -> Outcome:
-    """Store one tracking event once and act on it (see module docstring)."""
+class _Described(NamedTuple):
+    values: dict  # the DeliveryEvent's columns, but for its drive and row
+    metadata: dict
+    email: str
+    event_type: str
+    bounce: str
+    hashed: str
+
+    @property
+    def plain(self) -> bool:
+        return self.event_type in PLAIN_TYPES and self.bounce == Bounce.NONE
+
+
+def _describe(event: AnymailTrackingEvent, esp_name: str) -> _Described:
     esp = esp_slug(esp_name)
     event_type = TYPES.get(event.event_type, Type.OTHER)
     email = (event.recipient or "").strip().lower()
@@ -257,8 +209,61 @@ def tracking_event_record(*, event: AnymailTrackingEvent, esp_name: str) -> Outc
         "description": _scrub(event.description or event.mta_response),
     }
     metadata = event.metadata if isinstance(event.metadata, dict) else {}
-    if event_type in PLAIN_TYPES and bounce == Bounce.NONE and connection.vendor == "postgresql":
-        return _record_plain_pg(values=values, metadata=metadata, email=email)
+    return _Described(values, metadata, email, event_type, bounce, hashed)
+
+
+def _plain_outcome(done: PlainStored, *, message_id: str) -> Outcome:
+    if done.event_id is None:
+        return Outcome(stored=False)
+    settled = False
+    if done.recipient_id is not None and done.status == Recipient.Status.UNKNOWN:
+        # Idempotent: only a row still unknown changes.
+        settled = recipient_settle_unknown(
+            recipient=Recipient(pk=done.recipient_id, esp_message_id=done.esp_message_id),
+            message_id=message_id,
+        )
+    return Outcome(stored=True, recipient_id=done.recipient_id, settled=settled)
+
+
+def tracking_event_record_claimed(
+    *, event: AnymailTrackingEvent, esp_name: str, claim: WebhookClaim
+) -> Outcome | None:
+    """Store an ordinary event (delivered, opened, clicked…) and claim its webhook's
+    token in one statement, on PostgreSQL (mailings/services/tracking_plain.py).
+
+    A token seen before with this very body is the ESP retrying: nothing changes
+    (stored False). Seen with another body, it raises AnymailWebhookValidationFailure.
+    None when this cannot decide, and nothing was written: another database, an event
+    with side effects, a row left "unknown", a token another request is storing. The
+    caller then claims the token and records the event in one transaction."""
+    if connection.vendor != "postgresql":
+        return None
+    event_type = TYPES.get(event.event_type, Type.OTHER)
+    if (
+        event_type not in PLAIN_TYPES
+        or bounce_kind(event=event, esp=esp_slug(esp_name)) != Bounce.NONE
+    ):
+        return None  # decided before the hashing: these go the other way
+    described = _describe(event, esp_name)
+    done = plain_event_store(
+        values=described.values, metadata=described.metadata, email=described.email, claim=claim
+    )
+    if done.claimed:
+        return _plain_outcome(done, message_id=described.values["message_id"])
+    if done.seen_digest is None:
+        return None
+    if done.seen_digest == claim.body_digest:
+        return Outcome(stored=False)
+    raise AnymailWebhookValidationFailure("Webhook token was already used.")
+
+
+def tracking_event_record(*, event: AnymailTrackingEvent, esp_name: str) -> Outcome:
+    """Store one tracking event once and act on it (see module docstring)."""
+    values, metadata, email, event_type, bounce, hashed = described = _describe(event, esp_name)
+    if described.plain and connection.vendor == "postgresql":
+        done = plain_event_store(values=values, metadata=metadata, email=email)
+        return _plain_outcome(done, message_id=values["message_id"])
+    esp = values["esp"]
     recipient = _recipient(event, email) if (email or metadata) else None
     # Only some events have side effects; an ordinary one (delivered, opened…) is a
     # single INSERT, atomic on its own, so it skips the BEGIN/COMMIT round trips.
@@ -267,7 +272,9 @@ def tracking_event_record(*, event: AnymailTrackingEvent, esp_name: str) -> Outc
         and bounce == Bounce.NONE
         and (recipient is None or recipient.status != Recipient.Status.UNKNOWN)
     )
-    with nullcontext() if plain else transaction.atomic():
+    # Inside a webhook's own transaction (Mailgun's, with its token) no savepoint: a
+    # failure here fails the request, and the whole transaction goes with it.
+    with nullcontext() if plain else transaction.atomic(savepoint=False):
         stored = _insert(
             {
                 **values,
@@ -335,15 +342,15 @@ def soft_bounce_count(*, address_hash: str) -> int:
     events = DeliveryEvent.objects.filter(
         address_hash=address_hash, bounce=Bounce.SOFT, occurred_at__gte=since
     )
-    by_row = events.filter(recipient__isnull=False).values("recipient_id").distinct().count()
-    by_message = (
-        events.filter(recipient__isnull=True)
-        .exclude(message_id="")
-        .values("message_id")
-        .distinct()
-        .count()
+    counts = events.aggregate(
+        by_row=Count("recipient", distinct=True, filter=Q(recipient__isnull=False)),
+        by_message=Count(
+            "message_id",
+            distinct=True,
+            filter=Q(recipient__isnull=True) & ~Q(message_id=""),
+        ),
     )
-    return by_row + by_message
+    return counts["by_row"] + counts["by_message"]
 
 
 def _withdraw(

@@ -115,12 +115,14 @@ def test_a_bad_signature_does_not_use_up_the_token(post, sent_drive):
     assert post(body).status_code == 200
 
 
-def test_a_delivery_that_failed_inside_turnout_is_accepted_when_the_esp_retries(
+def test_a_bounce_that_failed_inside_turnout_is_accepted_when_the_esp_retries(
     post, sent_drive, monkeypatch
 ):
+    """Events with side effects go through the signal in one transaction with the token
+    (an ordinary event's statement: tests/mailings/test_webhook_one_statement.py)."""
     import mailings.signals
 
-    body = mailgun_event(rows(sent_drive)[0], "delivered")
+    body = mailgun_event(rows(sent_drive)[0], "failed", severity="permanent")
     real = mailings.signals.tracking_event_record
 
     def broken(**kwargs):
@@ -129,10 +131,12 @@ def test_a_delivery_that_failed_inside_turnout_is_accepted_when_the_esp_retries(
     monkeypatch.setattr(mailings.signals, "tracking_event_record", broken)
     with pytest.raises(RuntimeError):
         post(body)
+    assert not WebhookToken.objects.exists()
     monkeypatch.setattr(mailings.signals, "tracking_event_record", real)
 
     assert post(body).status_code == 200
     assert DeliveryEvent.objects.count() == 1
+    assert Suppression.objects.filter(address_hash=address_hash(rows(sent_drive)[0].email)).exists()
 
 
 def test_tokens_are_forgotten_once_their_timestamps_would_be_refused(post, sent_drive, settings):
