@@ -5,11 +5,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
-from bench import ROOT, BenchError, ChildRun, Context, recreate_database, run_measured
+from bench import BenchError, ChildRun, Context, recreate_database, run_measured
+from bench.worktree import checkout
 
 # The importer the CSV target was set against ("no slower than today"): main on
 # 2026-11-22, before the readers, the school and hygiene fixes and the search indexes.
@@ -20,43 +20,26 @@ BEFORE_COMMIT = "e540d58"
 def import_before(ctx: Context, path: Path, *, username: str) -> ChildRun:
     """Time ``import_supporters`` of BEFORE_COMMIT on ``path``, from a git worktree,
     into a database of its own (migrated by that code), with this run's Python."""
-    worktree = ctx.var_dir / f"importer-{BEFORE_COMMIT}"
-    if not (worktree / "manage.py").exists():
-        made = subprocess.run(  # noqa: S603
-            ["git", "worktree", "add", "--force", "--detach", str(worktree), BEFORE_COMMIT],  # noqa: S607
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        )
-        if made.returncode != 0:
-            raise BenchError(
-                f"Could not check out {BEFORE_COMMIT} for the import baseline (a clone with "
-                f"its history is needed): {made.stderr.strip()}"
-            )
     url = f"{ctx.database_url}_before"
     recreate_database(url)
     env = ctx.env() | {"DATABASE_URL": url}
 
-    def child(*args: str):
-        run = run_measured(
-            [sys.executable, "manage.py", *args], env=env, timeout=ctx.timeout, cwd=worktree
-        )
-        if run.returncode != 0:
-            tail = "\n".join((run.stderr or run.stdout).strip().splitlines()[-20:])
-            raise BenchError(f"{BEFORE_COMMIT}: {' '.join(args)} exited {run.returncode}:\n{tail}")
-        return run
+    with checkout(ctx, BEFORE_COMMIT, purpose="the import baseline") as worktree:
 
-    try:
+        def child(*args: str):
+            run = run_measured(
+                [sys.executable, "manage.py", *args], env=env, timeout=ctx.timeout, cwd=worktree
+            )
+            if run.returncode != 0:
+                tail = "\n".join((run.stderr or run.stdout).strip().splitlines()[-20:])
+                raise BenchError(
+                    f"{BEFORE_COMMIT}: {' '.join(args)} exited {run.returncode}:\n{tail}"
+                )
+            return run
+
         child("migrate", "--noinput", "-v", "0")
         child("createsuperuser", "--noinput", "--username", username, "--email", "b@example.org")
         run = child("import_supporters", str(path), "--json", "--as", username)
-    finally:
-        # The checkout lives in this run's scratch directory; git forgets it with it.
-        subprocess.run(  # noqa: S603
-            ["git", "worktree", "remove", "--force", str(worktree)],  # noqa: S607
-            cwd=ROOT,
-            capture_output=True,
-        )
     created = json.loads(run.stdout)["created"]
     if created != ctx.query_one("SELECT count(*) FROM contacts_contact"):
         raise BenchError("The importer before and this one created different numbers.")

@@ -52,6 +52,8 @@ def run(ctx: Context) -> list[Figure]:
     _, single = _child(ctx, {**env, "BENCH_TRACKING_WORKERS": "1"}, count)
     print(f"  {count:,} webhook events over HTTP to gunicorn ({HTTP_WORKERS} workers)", flush=True)
     http = _over_http(ctx, env, count)
+    print(f"  the same over HTTP, served by the webhook code of {BEFORE_COMMIT}", flush=True)
+    before = _over_http_before(ctx, env, count)
     unchanged = result["after_first"] == result["after_replay"]
     full = count == EVENTS
     return [
@@ -92,10 +94,18 @@ def run(ctx: Context) -> list[Figure]:
             unit="events/s",
             target=f"≥ {HTTP_TARGET:,.0f} events/s" + ("" if full else " (at 10,000)"),
             passed=(http["rate"] >= HTTP_TARGET and http["all_ok"]) if full else None,
+            baseline=before["rate"],
+            baseline_name=(
+                f"the webhook code of {BEFORE_COMMIT} (2026-12-01), same burst, same run, "
+                "its own database"
+            ),
             notes=(
                 f"{http['seconds']:.1f} s; {HTTP_CLIENTS} client processes on the same 2 cores, "
                 f"a new connection per request; HTTP 200 for {http['ok']:,} of {count:,}; "
-                f"stored {http['stored']}; everyone stored once: {http['all_ok']}"
+                f"stored {http['stored']}; everyone stored once: {http['all_ok']}; "
+                f"the code of {BEFORE_COMMIT}: {before['seconds']:.1f} s, everyone stored once: "
+                f"{before['all_ok']}; 1-minute load average {http['load'][0]:.1f} before, "
+                f"{http['load'][1]:.1f} after"
             ),
         ),
         Figure(
@@ -132,9 +142,34 @@ def _post_over_http(args: tuple[str, int, str, list[bytes]]) -> int:
     return ok
 
 
-def _over_http(ctx: Context, env: dict[str, str], count: int) -> dict:
+# The webhook code before one statement per ordinary event and the lean handler
+# (main on 2026-12-01): served from a checkout of it on its own database in the same
+# run, with the same burst, as the HTTP figure's baseline.
+BEFORE_COMMIT = "1ae88fe"
+
+
+def _over_http_before(ctx: Context, env: dict[str, str], count: int) -> dict:
+    from bench import recreate_database
+    from bench.worktree import checkout
+
+    url = f"{ctx.database_url}_before"
+    recreate_database(url)
+    env = {**env, "DATABASE_URL": url}
+    with checkout(ctx, BEFORE_COMMIT, purpose="the webhook baseline") as worktree:
+        migrated = run_measured(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+            env=env,
+            timeout=ctx.timeout,
+            cwd=worktree,
+        )
+        if migrated.returncode != 0:
+            raise BenchError(f"{BEFORE_COMMIT}: migrate failed:\n{migrated.stderr[-2000:]}")
+        return _over_http(ctx, env, count, root=worktree)
+
+
+def _over_http(ctx: Context, env: dict[str, str], count: int, *, root=None) -> dict:
     """Sign ``count`` events (child side), post them to gunicorn over HTTP, then count
-    what was stored."""
+    what was stored; the code of ``root`` (a checkout) serves them, or this one's."""
     import base64
     import multiprocessing
     import signal
@@ -146,12 +181,22 @@ def _over_http(ctx: Context, env: dict[str, str], count: int) -> dict:
 
     from bench import ROOT
 
+    root = root or ROOT
+
+    def child(*args: str) -> str:
+        run = run_measured(
+            [sys.executable, "-m", "bench.tracking", *args], env=env, timeout=ctx.timeout, cwd=root
+        )
+        if run.returncode != 0:
+            raise BenchError(f"bench.tracking {args[0]} failed in {root}:\n{run.stderr[-2000:]}")
+        return run.stdout
+
     with tempfile.TemporaryDirectory(prefix="bench-tracking-http-") as tmp:
         bodies_file = Path(tmp) / "bodies.jsonl"
         env = {**env, "MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY, "ANYMAIL_ESP": "mailgun"}
         env.update(MAILGUN_API_KEY="bench-key", MAILGUN_SENDER_DOMAIN="mg.bench.example.org")
-        prepared = ctx.python("-m", "bench.tracking", "prepare", str(count), str(bodies_file))
-        mailing_id = int(prepared.stdout.strip().splitlines()[-1])
+        prepared = child("prepare", str(count), str(bodies_file))
+        mailing_id = int(prepared.strip().splitlines()[-1])
         bodies = bodies_file.read_bytes().splitlines()
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -160,7 +205,7 @@ def _over_http(ctx: Context, env: dict[str, str], count: int) -> dict:
         web = subprocess.Popen(  # noqa: S603 - our own interpreter and gunicorn
             [sys.executable, "-m", "gunicorn", "campaign.wsgi", "--bind", f"127.0.0.1:{port}"]
             + ["--workers", str(HTTP_WORKERS), "--control-socket", str(Path(tmp) / "g.ctl")],
-            cwd=ROOT,
+            cwd=root,
             env={
                 **env,
                 "DJANGO_SETTINGS_MODULE": "campaign.settings",
@@ -186,23 +231,24 @@ def _over_http(ctx: Context, env: dict[str, str], count: int) -> dict:
             shares = [
                 ("127.0.0.1", port, auth, bodies[n::HTTP_CLIENTS]) for n in range(HTTP_CLIENTS)
             ]
+            load_before = os.getloadavg()[0]
             with multiprocessing.get_context("fork").Pool(HTTP_CLIENTS) as pool:
                 started = time.perf_counter()
                 ok = sum(pool.map(_post_over_http, shares))
                 seconds = time.perf_counter() - started
+            load_after = os.getloadavg()[0]
         finally:
             os.killpg(web.pid, signal.SIGTERM)
             web.wait(timeout=30)
             log.close()
-        stored = json.loads(
-            ctx.python("-m", "bench.tracking", "count", str(mailing_id)).stdout.splitlines()[-1]
-        )
+        stored = json.loads(child("count", str(mailing_id)).splitlines()[-1])
     return {
         "seconds": seconds,
         "rate": count / seconds,
         "ok": ok,
         "stored": stored,
         "all_ok": ok == count and stored["events"] == count and stored["matched"] == count,
+        "load": (load_before, load_after),
     }
 
 
