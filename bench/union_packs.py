@@ -7,6 +7,8 @@ machine: the production code path (``canvass_district_render``: scoped queries, 
 HTML, WeasyPrint in the process pool, the merge) in one child process, pages per second
 and the peak memory of that process plus its pool (sampled as ``bench.canvass`` does).
 The figures are for sizing (docs/deploy.md); the per-pack target lives in ``canvass``.
+The baseline, in the same run, is ``canvass``'s naive single-document table of the
+largest district's first 3,000 supporters.
 
 Run directly: ``python -m bench.union_packs measure``.
 """
@@ -21,6 +23,7 @@ from bench import Context, Figure
 
 REUSES_DATABASE = True
 USERNAME = "union-packs-bench"
+NAIVE_ROWS = 3_000
 
 
 def run(ctx: Context) -> list[Figure]:
@@ -32,13 +35,16 @@ def run(ctx: Context) -> list[Figure]:
     for line in child.stdout.strip().splitlines()[:-1]:
         print(f"    {line}", flush=True)
     result = json.loads(child.stdout.strip().splitlines()[-1])
-    largest, union = result["largest"], result["union"]
+    largest, union, naive = result["largest"], result["union"], result["naive"]
+    naive_name = f"naive single-document bordered-cell table, {naive['rows']:,} rows"
     return [
         Figure(
             name=f"pack of the largest district ({largest['rows']:,} supporters)",
             value=largest["seconds"],
             unit="s",
             higher_is_better=False,
+            baseline=naive["seconds"] / naive["rows"] * largest["rows"],
+            baseline_name=f"{naive_name} of that district, scaled to {largest['rows']:,} rows",
             notes=(
                 f"{largest['name']}: {largest['pages']:,} pages in {largest['schools']:,} "
                 f"schools, {largest['pages'] / largest['seconds']:.1f} pages/s, peak "
@@ -49,6 +55,8 @@ def run(ctx: Context) -> list[Figure]:
             name=f"packs of all {union['districts']} districts back to back",
             value=union["pages"] / union["seconds"],
             unit="pages/s",
+            baseline=naive["pages"] / naive["seconds"],
+            baseline_name=naive_name,
             notes=(
                 f"{union['rows']:,} supporters, {union['pages']:,} pages in "
                 f"{union['seconds']:.0f} s ({union['seconds'] / 60:.1f} min); slowest "
@@ -63,6 +71,8 @@ def run(ctx: Context) -> list[Figure]:
             target="< 1,024 MB",
             passed=union["peak_mb"] < 1024,
             higher_is_better=False,
+            baseline=naive["peak_mb"],
+            baseline_name=naive_name,
         ),
     ]
 
@@ -78,8 +88,9 @@ def measure_main() -> None:
     from django.contrib.auth import get_user_model
     from django.db.models import Count
 
-    from bench.canvass import _PeakMemory
+    from bench.canvass import _PeakMemory, naive_render
     from campaign.canvass import pdf
+    from campaign.canvass.selectors import sheet_rows
     from campaign.canvass.services import canvass_district_render
     from campaign.models import TeamMember
     from campaign.roles import Role
@@ -131,6 +142,22 @@ def measure_main() -> None:
         "slowest_s": slowest,
         "peak_mb": memory.mb,
     }
+    # The baseline, once the pool is gone (its memory is the naive run's own): the naive
+    # single-document table (bench/canvass.py) of the largest district's first
+    # NAIVE_ROWS supporters, scaled to the district by rows.
+    ids = list(School.objects.filter(district=biggest).values_list("pk", flat=True))
+    naive_rows = [r for rs in sheet_rows(user=user, school_ids=ids).values() for r in rs]
+    naive_rows = naive_rows[:NAIVE_ROWS]
+    with _PeakMemory() as memory:
+        naive_seconds, naive_pages = naive_render(naive_rows)
+    result["naive"] = {
+        "rows": len(naive_rows),
+        "seconds": naive_seconds,
+        "pages": naive_pages,
+        "peak_mb": memory.mb,
+    }
+    print(f"naive {len(naive_rows)} rows: {naive_seconds:.1f} s, {naive_pages} pages")
+
     result["load_after"] = os.getloadavg()[0]
     print(json.dumps(result))
 
