@@ -31,3 +31,13 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# On the embedded default the test database is a file in this process's var directory,
+# opened as the product opens its own (WAL, IMMEDIATE transactions, a busy timeout), not
+# SQLite's in-memory default. The browser journeys run the live server's requests, a
+# queue consumer and the test itself in threads, each on its own connection, as the
+# product's web server and consumer are; an in-memory database shared between
+# connections fails such overlaps at once with "database table is locked" instead of
+# waiting.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405

@@ -30,8 +30,6 @@ from django.conf import settings
 from django.test import Client
 from playwright.sync_api import Browser, BrowserType, Page, Playwright, sync_playwright
 
-from tests.browser.consumer import DB_LOCK
-
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -142,8 +140,7 @@ def signed_in(open_context, live_server):
 
     def sign_in(user, viewport: str = "desktop") -> Page:
         client = Client()
-        with DB_LOCK:  # a consumer may be running on the same connection
-            client.force_login(user)
+        client.force_login(user)
         context = open_context(viewport)
         context.add_cookies(
             [
