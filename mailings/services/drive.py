@@ -20,6 +20,7 @@ from mailings.models import Mailing, Recipient
 from mailings.selectors import audience_breakdown, audience_contacts
 from mailings.services.approval import mailing_approval_requested
 from mailings.services.compose import mailing_validate
+from mailings.services.report import drive_report_count_queue
 from mailings.services.sending import (
     mailing_finish_if_settled,
     recipients_proven_sent,
@@ -102,6 +103,7 @@ def _launch(*, mailing: Mailing, actor) -> Mailing:
     if mailing.is_listing:
         # Behind the first batch: one consumer thread lists the rest while another sends.
         listing_enqueue(mailing_id=mailing.pk)
+    drive_report_count_queue(mailing_id=mailing.pk, rows=mailing.audience_size)
     return mailing
 
 

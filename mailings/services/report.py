@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from mailings import reports
 from mailings.models import DriveReport, Mailing
 from mailings.reports import drive_report
 
@@ -44,3 +45,15 @@ def drive_report_recount_queue(*, mailing_id: int) -> bool:
 
         transaction.on_commit(lambda: drive_report_task(mailing_id))
     return bool(claimed)
+
+
+def drive_report_count_queue(*, mailing_id: int, rows: int) -> bool:
+    """Queue a count of a drive whose report is read from stored figures (over
+    ``REPORT_STORED_ROWS`` rows) when it starts and when it finishes, so nobody's first
+    look at its report waits for a count in the request. True if a count was queued."""
+    if rows <= reports.REPORT_STORED_ROWS:
+        return False
+    from mailings.tasks import drive_report_task
+
+    transaction.on_commit(lambda: drive_report_task(mailing_id))
+    return True

@@ -71,6 +71,7 @@ from mailings.services.messages import (
     chunk_cap,
     drive_context,
 )
+from mailings.services.report import drive_report_count_queue
 
 logger = logging.getLogger(__name__)
 
@@ -441,13 +442,13 @@ def mailing_finish_if_settled(*, mailing_id: int) -> bool:
     the rows just listed. A row re-queued after the check finds the drive done and
     re-opens it (``recipients_requeue``, ``drive_settle_stragglers``)."""
     with transaction.atomic():
-        sending = (
+        rows = (
             Mailing.objects.select_for_update()
             .filter(pk=mailing_id, status=Mailing.Status.SENDING, snapshot_after__isnull=True)
-            .values_list("pk", flat=True)
+            .values_list("recipient_count", flat=True)
             .first()
         )
-        if sending is None:
+        if rows is None:
             return False
         unsettled = Recipient.objects.filter(
             mailing_id=mailing_id,
@@ -458,6 +459,7 @@ def mailing_finish_if_settled(*, mailing_id: int) -> bool:
         Mailing.objects.filter(pk=mailing_id).update(
             status=Mailing.Status.DONE, finished_at=timezone.now()
         )
+        drive_report_count_queue(mailing_id=mailing_id, rows=rows)
         return True
 
 

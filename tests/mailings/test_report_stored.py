@@ -129,3 +129,48 @@ def test_the_report_page_says_when_its_figures_were_counted(
 
     assert page.status_code == 200
     assert "Figures as of" in page.content.decode()
+
+
+def test_a_big_drive_queues_a_count_of_its_report_when_it_starts_and_when_it_finishes(
+    big, recounts, make_drive, volunteer, school_a, django_capture_on_commit_callbacks
+):
+    ConsentedContactFactory.create_batch(4, school=school_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        drive = mailing_start(actor=volunteer, mailing=make_drive())
+
+    assert recounts == [drive.pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        drain(drive)
+
+    assert drive.status == drive.Status.DONE
+    assert recounts == [drive.pk, drive.pk]  # one count at the finish, not one per batch
+
+
+def test_a_small_drive_queues_no_count_of_its_report(
+    recounts, make_drive, volunteer, school_a, django_capture_on_commit_callbacks
+):
+    ConsentedContactFactory.create_batch(4, school=school_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        drive = mailing_start(actor=volunteer, mailing=make_drive())
+        drain(drive)
+
+    assert drive.status == drive.Status.DONE
+    assert recounts == []
+
+
+def test_the_first_look_after_a_big_drive_finishes_reads_the_count_it_queued(
+    big, recounts, make_drive, volunteer, organiser, school_a, django_capture_on_commit_callbacks
+):
+    ConsentedContactFactory.create_batch(4, school=school_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        drive = mailing_start(actor=volunteer, mailing=make_drive())
+        drain(drive)
+    for mailing_id in recounts:  # as the consumer runs them
+        drive_report_store(mailing_id=mailing_id)
+    counted = DriveReport.objects.get(mailing=drive).counted_at
+
+    shown = drive_report_shown(mailing=drive, viewer=organiser)
+
+    assert shown["as_of"] == counted
+    assert shown["sent"] == 4
+    assert _figures(shown) == drive_report(mailing=drive, viewer=None)
