@@ -233,6 +233,7 @@ def mailing_cancel(*, actor, mailing: Mailing, reason: str = "") -> Mailing:
     # Rows in an ESP call right now are settled by that call: sent, failed, unknown, or
     # (a transient error) cancelled by the release, which waits for this lock.
     drive_settle_stragglers(mailing_id=mailing.pk)
+    drive_report_count_queue(mailing_id=mailing.pk, rows=mailing.recipient_count)
     return mailing
 
 

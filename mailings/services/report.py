@@ -49,7 +49,7 @@ def drive_report_recount_queue(*, mailing_id: int) -> bool:
 
 def drive_report_count_queue(*, mailing_id: int, rows: int) -> bool:
     """Queue a count of a drive whose report is read from stored figures (over
-    ``REPORT_STORED_ROWS`` rows) when it starts and when it finishes, so nobody's first
+    ``REPORT_STORED_ROWS`` rows) when it starts, finishes or is cancelled, so nobody's first
     look at its report waits for a count in the request. True if a count was queued."""
     if rows <= reports.REPORT_STORED_ROWS:
         return False

@@ -12,7 +12,7 @@ import mailings.tasks
 from mailings import reports
 from mailings.models import DriveReport, Recipient
 from mailings.reports import drive_report, drive_report_shown
-from mailings.services import mailing_start
+from mailings.services import mailing_cancel, mailing_start
 from mailings.services.report import drive_report_store
 from mailings.services.tracking import tracking_event_record
 from tests.factories import ConsentedContactFactory
@@ -174,3 +174,15 @@ def test_the_first_look_after_a_big_drive_finishes_reads_the_count_it_queued(
     assert shown["as_of"] == counted
     assert shown["sent"] == 4
     assert _figures(shown) == drive_report(mailing=drive, viewer=None)
+
+
+def test_a_big_drive_queues_a_count_of_its_report_when_it_is_cancelled(
+    big, recounts, make_drive, volunteer, school_a, django_capture_on_commit_callbacks
+):
+    ConsentedContactFactory.create_batch(4, school=school_a)
+    drive = mailing_start(actor=volunteer, mailing=make_drive())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        mailing_cancel(actor=volunteer, mailing=drive)
+
+    assert recounts == [drive.pk]
