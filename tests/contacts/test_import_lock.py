@@ -20,9 +20,10 @@ from tests.contacts.import_processes import (
     start,
 )
 
-# Enough rows that the import outlasts several sign-ins on a busy machine (a faster
-# importer, or a second test process, shortens the window in which the lock is at stake).
-ROWS = 60_000
+# Enough rows that the import outlasts several sign-ins on a busy machine. The importer
+# got faster: 60,000 rows once took 2.4 s while a sign-in under the same load took 1.8 s,
+# leaving room for only one inside the window in which the lock is at stake.
+ROWS = 150_000
 
 
 def write_national_export(path, rows: int, seed: int = 9) -> None:
