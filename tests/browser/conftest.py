@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
+from django.db import connections
 from django.test import Client
 from playwright.sync_api import Browser, BrowserType, Page, Playwright, sync_playwright
 
@@ -70,6 +71,11 @@ def playwright() -> Iterator[Playwright]:
     try:
         yield pw
     finally:
+        # While Playwright's loop runs, Django keeps this thread's connections apart
+        # from the ones it uses outside it (asgiref's Local, thread_critical). Close
+        # them now, while they can still be reached: left open, a PostgreSQL session
+        # outlives the package and the test database cannot be dropped at the end.
+        connections.close_all()
         pw.stop()
         if previous is None:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
