@@ -204,17 +204,21 @@ class Bar:
     title: str
 
 
-def timeline_chart(timeline: list[dict], *, width: int = 720, height: int = 220) -> dict:
-    """Geometry of a grouped bar chart (one group per hour) for an inline SVG."""
-    top, bottom, left = 10, 30, 40
+def timeline_chart(timeline: list[dict], *, height: int = 200, labels: int = 4) -> dict:
+    """Geometry of a grouped bar chart (one group per hour) for an inline SVG with no
+    viewBox: across in percent of its width, up in px, so on a phone the bars narrow
+    while the text keeps its size. At most ``labels`` hours are named under the axis,
+    none so near the right edge that its text would be cut off."""
+    top, bottom = 8, 24
     plot_h = height - top - bottom
     peak = max((n for hour in timeline for n in hour["counts"].values()), default=0)
-    group = (width - left) / max(1, len(timeline))
-    bar_w = max(1.0, group * 0.8 / len(SERIES))
-    bars, labels = [], []
-    step = max(1, len(timeline) // 12)
+    group = 100 / max(1, len(timeline))
+    bar_w = group * 0.8 / len(SERIES)
+    bars, named = [], []
+    step = max(1, -(-len(timeline) // labels))
+    one_day = len({hour["hour"][:10] for hour in timeline}) == 1
     for i, hour in enumerate(timeline):
-        x0 = left + i * group + group * 0.1
+        x0 = i * group + group * 0.1
         for j, (event_type, colour) in enumerate(SERIES.items()):
             n = hour["counts"].get(event_type, 0)
             if not n:
@@ -222,24 +226,25 @@ def timeline_chart(timeline: list[dict], *, width: int = 720, height: int = 220)
             h = plot_h * n / peak
             bars.append(
                 Bar(
-                    x=round(x0 + j * bar_w, 1),
+                    x=round(x0 + j * bar_w, 3),
                     y=round(top + plot_h - h, 1),
-                    width=round(bar_w, 1),
+                    width=round(bar_w, 3),
                     height=round(h, 1),
                     colour=colour,
                     title=f"{hour['hour'][:13]}:00 UTC: {n} {event_type}",
                 )
             )
-        if i % step == 0:
-            labels.append({"x": round(x0, 1), "text": hour["hour"][5:13].replace("T", " ")})
+        if i % step == 0 and x0 <= 75:
+            at = datetime.fromisoformat(hour["hour"])
+            named.append(
+                {"x": round(x0, 3), "text": f"{at:%H}:00" if one_day else f"{at.day} {at:%b %H}:00"}
+            )
     return {
-        "width": width,
         "height": height,
         "bars": bars,
-        "labels": labels,
+        "labels": named,
         "peak": peak,
         "axis_y": height - bottom,
-        "left": left,
         "legend": [{"type": Type(t).label, "colour": c} for t, c in SERIES.items()],
     }
 

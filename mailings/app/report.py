@@ -17,20 +17,22 @@ from mailings.reports import (
 from mailings.selectors import mailing_get
 
 
-def funnel_chart(steps: list[dict], *, width: int = 400) -> dict:
-    """Horizontal bars, one per funnel step, as wide as its share of the first step."""
+def funnel_chart(steps: list[dict]) -> dict:
+    """Horizontal bars, one per funnel step, as wide as its share of the first step, in
+    percent of the chart's width: the SVG has no viewBox, so on a phone its bars narrow
+    and its labels keep their size."""
     top = max([step["count"] for step in steps] + [1])
-    row = 34
+    row = 38
     bars = [
         {
             **step,
-            "y": i * row + 18,
-            "label_y": i * row + 13,
-            "width": round(width * step["count"] / top, 1),
+            "y": i * row + 22,
+            "label_y": i * row + 16,
+            "percent": round(100 * step["count"] / top, 2),
         }
         for i, step in enumerate(steps)
     ]
-    return {"width": width, "height": len(steps) * row + 4, "bars": bars}
+    return {"height": len(steps) * row + 4, "bars": bars}
 
 
 @drive_roles

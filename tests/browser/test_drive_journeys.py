@@ -6,9 +6,12 @@ Screenshots: test-output/screenshots/drive-*.png."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
+from anymail.signals import AnymailTrackingEvent
 from django.conf import settings as django_settings
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from campaign.models import TeamMember
@@ -18,6 +21,7 @@ from mailings.models import Mailing, Recipient
 from mailings.selectors import AudienceFilters, audience_breakdown_for
 from mailings.services import mailing_create, mailing_start
 from mailings.services.chunks import chunk_sizer
+from mailings.services.tracking import tracking_event_record
 from tests.browser.consumer import ThreadConsumer
 from tests.factories import ConsentedContactFactory
 
@@ -247,16 +251,48 @@ def test_a_big_drive_waits_for_an_organiser_who_approves_it_and_it_sends(
     expect(organiser_page.locator("#count-sent")).to_have_text(str(size))
     drive.refresh_from_db()
     assert drive.status == Mailing.Status.DONE and drive.approved_by == organiser
+    _esp_reports_over_three_hours(drive)
     organiser_page.get_by_role("link", name="Report").click()
     funnel = organiser_page.get_by_role("region", name="Delivery funnel")
     expect(funnel.locator("svg text").first).to_have_text(f"Sent: {size}")
+    # Drawn in percent, not scaled down to the panel: its text is as legible on a phone.
+    label_height = funnel.locator("svg text").first.evaluate(
+        "t => t.getBoundingClientRect().height"
+    )
+    assert label_height >= 14, f"funnel labels {label_height:.1f} px high"
+    hourly = organiser_page.get_by_role("region", name="Events per hour (UTC)")
+    expect(hourly.locator("svg rect")).not_to_have_count(0)
+    expect(hourly).to_contain_text("Tallest bar:")
     expect(
         organiser_page.get_by_role("link", name="Download each recipient's status (CSV)")
     ).to_be_visible()
+    assert_fits_width(organiser_page)
     screenshot(organiser_page, "drive-report", viewport)
     assert_fits_width(organiser_page)
     page.goto(f"/drives/{drive.pk}/")
     expect(page.locator("#drive-state")).to_have_text("Done")
+
+
+def _esp_reports_over_three_hours(drive) -> None:
+    """Delivery reports as the ESP's webhooks would bring them: delivered over three
+    hours, some opened, one clicked, one bounced."""
+    rows = list(Recipient.objects.filter(mailing=drive).order_by("pk"))
+    now = timezone.now()
+    for n, row in enumerate(rows):
+        kinds = (
+            ["bounced"] if n == 0 else ["delivered"] + ["opened"] * (n % 2) + ["clicked"] * (n == 1)
+        )
+        for kind in kinds:
+            tracking_event_record(
+                event=AnymailTrackingEvent(
+                    event_type=kind,
+                    event_id=f"{row.pk}-{kind}",
+                    recipient=row.email,
+                    metadata={"recipient_id": str(row.pk)},
+                    timestamp=now - timedelta(hours=n % 3),
+                ),
+                esp_name="Mailgun",
+            )
 
 
 def _counts(drive) -> dict[str, int]:

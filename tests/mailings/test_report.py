@@ -4,7 +4,7 @@ each recipient's status, and ``manage.py mailing_report``."""
 import csv
 import io
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from anymail.signals import AnymailTrackingEvent
@@ -13,6 +13,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from campaign.models import AuditEvent
+from mailings.app.report import funnel_chart
 from mailings.models import DeliveryEvent, Mailing, Recipient
 from mailings.reports import drive_report, timeline_chart
 from mailings.services.tracking import tracking_event_record
@@ -199,3 +200,40 @@ def test_the_recipient_admin_page_lists_its_delivery_events(client_for, organise
     assert page.status_code == 200
     html = page.content.decode()
     assert html.index("Delivered") < html.index("Opened") < html.index("Complained")
+
+
+def _hours(n: int, start: str = "2026-12-06T00:00:00+00:00") -> list[dict]:
+    first = datetime.fromisoformat(start)
+    return [
+        {"hour": (first + timedelta(hours=i)).isoformat(), "counts": {"delivered": i + 1}}
+        for i in range(n)
+    ]
+
+
+def test_the_hourly_chart_is_drawn_in_percent_across_so_it_fits_any_width():
+    chart = timeline_chart(_hours(48))
+
+    assert all(bar.x >= 0 and bar.x + bar.width <= 100 for bar in chart["bars"])
+    assert all(bar.y >= 0 and bar.y + bar.height <= chart["axis_y"] for bar in chart["bars"])
+    # A phone has room for four names of hours, none cut off at the right edge.
+    assert len(chart["labels"]) <= 4
+    assert all(label["x"] <= 75 for label in chart["labels"])
+    assert chart["labels"][0]["text"] == "6 Dec 00:00"
+
+
+def test_the_hourly_chart_names_hours_only_when_they_are_all_on_one_day():
+    chart = timeline_chart(_hours(3, start="2026-12-06T21:00:00+00:00"))
+
+    assert [label["text"] for label in chart["labels"]] == ["21:00", "22:00", "23:00"]
+
+
+def test_the_funnel_bars_are_shares_of_those_sent_in_percent():
+    chart = funnel_chart(
+        [
+            {"label": "Sent", "count": 400, "rate": None, "key": "sent"},
+            {"label": "Delivered", "count": 300, "rate": 75.0, "key": "delivered"},
+            {"label": "Opened", "count": 0, "rate": 0.0, "key": "opened"},
+        ]
+    )
+
+    assert [bar["percent"] for bar in chart["bars"]] == [100.0, 75.0, 0.0]
