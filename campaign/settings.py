@@ -237,7 +237,8 @@ REDIS_URL = env_redis_url(ENV, "REDIS_URL")
 HUEY_NAME = env_str(ENV, "HUEY_NAME", "turnout")
 if REDIS_URL:
     HUEY = {
-        "huey_class": "huey.RedisHuey",
+        # Priorities (campaign/queue.py): a drive's batches give way to other tasks.
+        "huey_class": "huey.PriorityRedisHuey",
         "name": HUEY_NAME,
         "url": REDIS_URL,
         "immediate": False,

@@ -8,6 +8,13 @@ from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, periodic_task
 HEARTBEAT_KEY = "consumer-heartbeat"
 
 
+@HUEY.on_startup()
+def queue_upgrade() -> None:
+    from campaign.queue import queue_list_to_priority
+
+    queue_list_to_priority(huey=HUEY)
+
+
 @periodic_task(crontab(minute="*"))
 def consumer_heartbeat() -> None:
     """Record that a consumer is running, so /healthz can tell operators if none is."""

@@ -3,10 +3,11 @@
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from campaign.queue import BATCH_PRIORITY
 from mailings.services import mailing_batch_send, mailings_sweep
 
 
-@db_task()
+@db_task(priority=BATCH_PRIORITY)
 def mailing_batch_task(mailing_id: int, batch: int) -> None:
     mailing_batch_send(mailing_id=mailing_id, batch=batch)
 

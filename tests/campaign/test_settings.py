@@ -75,7 +75,7 @@ def test_postgres_database_url_and_redis_url_are_used(tmp_path):
         5433,
         "turnout",
     )
-    assert loaded["huey"]["huey_class"] == "huey.RedisHuey"
+    assert loaded["huey"]["huey_class"] == "huey.PriorityRedisHuey"
     assert loaded["huey"]["url"] == "redis://cache.internal:6379/2"
 
 
