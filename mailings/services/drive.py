@@ -64,7 +64,7 @@ def _launch(*, mailing: Mailing, actor) -> Mailing:
     """Snapshot the audience and enqueue its batches (inside the caller's transaction).
 
     A big audience has its first batch listed now and the rest in steps by a task
-    queued behind that batch (mailings/services/snapshot.py).
+    queued with it (mailings/services/snapshot.py).
     """
     campaign = campaign_active()
     if campaign is None:
@@ -101,7 +101,8 @@ def _launch(*, mailing: Mailing, actor) -> Mailing:
     statistics_refresh_queue(rows_before=0, rows_after=created, listed=not mailing.is_listing)
     batches_enqueue(mailing_id=mailing.pk, batches=range(mailing.batch_count))
     if mailing.is_listing:
-        # Behind the first batch: one consumer thread lists the rest while another sends.
+        # Taken before the batches (they give way to every other task,
+        # campaign/queue.py): one consumer thread lists the rest while another sends.
         listing_enqueue(mailing_id=mailing.pk)
     drive_report_count_queue(mailing_id=mailing.pk, rows=mailing.audience_size)
     return mailing
