@@ -195,6 +195,20 @@ class Context:
     def server_version(self) -> str:
         return str(self.query_one("SHOW server_version"))
 
+    def database_exists(self) -> bool:
+        import psycopg
+
+        try:
+            conn = psycopg.connect(
+                self.database_url, dbname="postgres", autocommit=True, connect_timeout=10
+            )
+        except psycopg.OperationalError as exc:
+            raise BenchError(f"Cannot reach PostgreSQL for {self.database_url!r}: {exc}") from None
+        with conn:
+            name = database_name(self.database_url)
+            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            return found.fetchone() is not None
+
 
 def database_name(url: str) -> str:
     from psycopg.conninfo import conninfo_to_dict

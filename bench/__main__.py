@@ -71,8 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         ctx = Context.from_env(var_dir)
         print(f"Benchmark database {database_name(ctx.database_url)!r}, scale {ctx.scale}")
         # Modules that build on an existing union-sized database (``REUSES_DATABASE``)
-        # spare a fresh seed of 450,000 supporters when they run on their own.
-        if not all(getattr(load_module(n), "REUSES_DATABASE", False) for n in selected):
+        # spare a fresh seed of 450,000 supporters when they run on their own (on a
+        # machine without the database yet, they make it and seed it).
+        reusing = all(getattr(load_module(n), "REUSES_DATABASE", False) for n in selected)
+        if not reusing or not ctx.database_exists():
             ctx.reset_database()
         machine = machine_info(ctx.server_version())
         results: list[ModuleResult] = []
