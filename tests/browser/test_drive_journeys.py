@@ -9,7 +9,6 @@ import time
 from datetime import timedelta
 
 import pytest
-from anymail.signals import AnymailTrackingEvent
 from django.conf import settings as django_settings
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -21,9 +20,9 @@ from mailings.models import Mailing, Recipient
 from mailings.selectors import AudienceFilters, audience_breakdown_for
 from mailings.services import mailing_create, mailing_start
 from mailings.services.chunks import chunk_sizer
-from mailings.services.tracking import tracking_event_record
 from tests.browser.consumer import ThreadConsumer
 from tests.factories import ConsentedContactFactory
+from tests.mailings.conftest import esp_reports
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -283,16 +282,7 @@ def _esp_reports_over_three_hours(drive) -> None:
             ["bounced"] if n == 0 else ["delivered"] + ["opened"] * (n % 2) + ["clicked"] * (n == 1)
         )
         for kind in kinds:
-            tracking_event_record(
-                event=AnymailTrackingEvent(
-                    event_type=kind,
-                    event_id=f"{row.pk}-{kind}",
-                    recipient=row.email,
-                    metadata={"recipient_id": str(row.pk)},
-                    timestamp=now - timedelta(hours=n % 3),
-                ),
-                esp_name="Mailgun",
-            )
+            esp_reports(row, kind, at=now - timedelta(hours=n % 3))
 
 
 def _counts(drive) -> dict[str, int]:

@@ -1,11 +1,16 @@
 """Fixtures for drive tests: fast sending settings and a drive ready to start."""
 
-import pytest
-from django.core import mail
+from datetime import datetime
 
-from mailings.models import Mailing
+import pytest
+from anymail.signals import AnymailTrackingEvent
+from django.core import mail
+from django.utils import timezone
+
+from mailings.models import Mailing, Recipient
 from mailings.services import mailing_batch_send, mailing_create
 from mailings.services.chunks import chunk_sizer
+from mailings.services.tracking import tracking_event_record
 
 
 @pytest.fixture
@@ -42,3 +47,18 @@ def drain(mailing: Mailing, connection=None) -> None:
 def sent_to(outbox=None) -> list[str]:
     """Every address the Anymail test backend was asked to send to."""
     return sorted(addr for message in (outbox or mail.outbox) for addr in message.to)
+
+
+def esp_reports(row: Recipient, kind: str, *, at: datetime | None = None, n: int = 0) -> None:
+    """The ESP reports ``kind`` (delivered, opened, bounced...) about ``row`` through
+    its webhook, as Mailgun would: stored by the same service the webhook calls."""
+    tracking_event_record(
+        event=AnymailTrackingEvent(
+            event_type=kind,
+            event_id=f"{row.pk}-{kind}-{n}",
+            recipient=row.email,
+            metadata={"recipient_id": str(row.pk)},
+            timestamp=at or timezone.now(),
+        ),
+        esp_name="Mailgun",
+    )

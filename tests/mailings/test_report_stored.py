@@ -5,7 +5,6 @@ every recipient, and a queued task counts them again once they are a minute old
 from datetime import timedelta
 
 import pytest
-from anymail.signals import AnymailTrackingEvent
 from django.utils import timezone
 
 import mailings.tasks
@@ -14,9 +13,8 @@ from mailings.models import DriveReport, Recipient
 from mailings.reports import drive_report, drive_report_shown
 from mailings.services import mailing_cancel, mailing_start
 from mailings.services.report import drive_report_store
-from mailings.services.tracking import tracking_event_record
 from tests.factories import ConsentedContactFactory
-from tests.mailings.conftest import drain
+from tests.mailings.conftest import drain, esp_reports
 
 pytestmark = pytest.mark.usefixtures("fast_sending")
 
@@ -40,21 +38,8 @@ def sent_drive(make_drive, volunteer, school_a):
     drive = mailing_start(actor=volunteer, mailing=make_drive())
     drain(drive)
     for row in Recipient.objects.filter(mailing=drive)[:3]:
-        _event(row, "delivered")
+        esp_reports(row, "delivered")
     return drive
-
-
-def _event(row, kind, n=0):
-    tracking_event_record(
-        event=AnymailTrackingEvent(
-            event_type=kind,
-            event_id=f"{row.pk}-{kind}-{n}",
-            recipient=row.email,
-            metadata={"recipient_id": str(row.pk)},
-            timestamp=timezone.now(),
-        ),
-        esp_name="Mailgun",
-    )
 
 
 def _figures(report: dict) -> dict:
@@ -69,7 +54,7 @@ def test_a_big_drives_report_is_counted_once_then_shown_as_stored(
     assert first["as_of"] is not None
     assert first["counts"]["delivered"] == 3
     assert _figures(first) == drive_report(mailing=sent_drive, viewer=None)
-    _event(Recipient.objects.filter(mailing=sent_drive).last(), "delivered")
+    esp_reports(Recipient.objects.filter(mailing=sent_drive).last(), "delivered")
 
     again = drive_report_shown(mailing=sent_drive, viewer=organiser)
 
@@ -82,7 +67,7 @@ def test_a_minute_old_report_is_shown_while_one_recount_is_queued(
     big, recounts, sent_drive, organiser, django_capture_on_commit_callbacks
 ):
     drive_report_shown(mailing=sent_drive, viewer=organiser)
-    _event(Recipient.objects.filter(mailing=sent_drive).last(), "delivered")
+    esp_reports(Recipient.objects.filter(mailing=sent_drive).last(), "delivered")
     old = timezone.now() - timedelta(seconds=reports.REPORT_FRESH_SECONDS + 1)
     DriveReport.objects.filter(mailing=sent_drive).update(counted_at=old)
 
