@@ -320,7 +320,7 @@ def test_an_organiser_sends_a_5000_recipient_drive_through_two_consumers_exactly
         assert json.loads(health) | {"consumer_seen_seconds_ago": None} == {
             "ok": True,
             "database": "postgresql",
-            "queue": "RedisStorage",
+            "queue": "PriorityRedisStorage",
             "consumer_seen_seconds_ago": None,
         }
         # Static files were collected and WhiteNoise serves them, compressed and cacheable.
